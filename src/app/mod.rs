@@ -1,0 +1,554 @@
+//! The conversation, independent of any transport: a message, button press or inline query
+//! in, replies out. Telegram (`bot`) and the terminal (`console`) are thin adapters over it.
+//! Every method here may block (search, SQLite): call it off the async runtime's workers.
+
+pub mod command;
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::config::{Settings, parse_time};
+use crate::digest::{self, Since};
+use crate::index::SearchIndex;
+use crate::render::{self, escape_html};
+use crate::schedule;
+use crate::search::{self, SearchError, SearchOptions, SearchResults, Sort};
+use crate::store::{Store, Subscription};
+pub use command::Command;
+
+/// Where a message came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatKind {
+    Private,
+    Group,
+}
+
+/// A text message, as the adapters see it.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub chat_id: i64,
+    pub kind: ChatKind,
+    pub user_id: i64,
+    pub text: String,
+    /// Whether the sender administers the group (asked of Telegram by the adapter, and only
+    /// for commands that need it; always true in private chats).
+    pub sender_is_chat_admin: bool,
+}
+
+/// An inline keyboard button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub label: String,
+    pub data: String,
+}
+
+/// A message to send (or to put in place of an old one), in Telegram HTML.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reply {
+    pub html: String,
+    /// One row of buttons (may be empty).
+    pub buttons: Vec<Button>,
+}
+
+impl Reply {
+    fn text(html: impl Into<String>) -> Reply {
+        Reply { html: html.into(), buttons: Vec::new() }
+    }
+}
+
+/// What a button press does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    /// Replace the message the button belongs to.
+    Edit(Reply),
+    /// Only show a short notice.
+    Notice(String),
+}
+
+/// One inline-mode result.
+#[derive(Debug, Clone)]
+pub struct InlineArticle {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub html: String,
+    pub url: String,
+}
+
+/// Shared state of the conversation.
+pub struct App {
+    pub index: Arc<SearchIndex>,
+    pub store: Arc<Store>,
+    pub settings: Settings,
+    pub seeds_dir: PathBuf,
+    /// Known after getMe; commands addressed to other bots are ignored.
+    pub bot_username: RwLock<String>,
+    /// Woken when subscriptions change, so the scheduler recomputes its next wake-up.
+    pub schedule_changed: Arc<tokio::sync::Notify>,
+}
+
+const NOT_ALLOWED: &str = "抱歉，这个机器人只对授权的聊天开放。";
+const ADMINS_ONLY: &str = "抱歉，这个命令只有机器人管理员可以使用。";
+const GROUP_ADMINS_ONLY: &str = "只有群管理员可以修改本群的订阅。";
+const STALE_BUTTON: &str = "这个按钮已失效，请重新搜索。";
+
+impl App {
+    pub fn new(index: Arc<SearchIndex>, store: Arc<Store>, settings: Settings, seeds_dir: PathBuf) -> App {
+        App {
+            index,
+            store,
+            settings,
+            seeds_dir,
+            bot_username: RwLock::new(String::new()),
+            schedule_changed: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    pub fn set_bot_username(&self, name: &str) {
+        if let Ok(mut guard) = self.bot_username.write() {
+            *guard = name.to_owned();
+        }
+    }
+
+    fn bot_username(&self) -> String {
+        self.bot_username.read().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// The command in `text`, if it is one for this bot.
+    pub fn command_of(&self, text: &str) -> Option<Command> {
+        command::parse(text, &self.bot_username())
+    }
+
+    /// Whether the adapter must ask Telegram if the sender administers the group.
+    pub fn needs_chat_admin_check(&self, kind: ChatKind, text: &str) -> bool {
+        kind == ChatKind::Group && self.command_of(text).is_some_and(|c| c.changes_subscription())
+    }
+
+    /// Answers a text message. Groups get answers to commands only.
+    pub fn handle_message(&self, msg: &Incoming, now: DateTime<Utc>) -> Vec<Reply> {
+        let command = self.command_of(&msg.text);
+        if msg.kind == ChatKind::Group && command.is_none() {
+            return Vec::new();
+        }
+        if !self.settings.chat_allowed(msg.chat_id) {
+            return vec![Reply::text(NOT_ALLOWED)];
+        }
+        let Some(command) = command else {
+            return vec![self.search_reply(msg.chat_id, &msg.text, now)];
+        };
+        match command {
+            Command::Start => vec![Reply::text(start_text())],
+            Command::Help => vec![Reply::text(help_text())],
+            Command::Search(q) => vec![self.search_reply(msg.chat_id, &q, now)],
+            Command::Latest(args) => vec![self.latest_reply(&args)],
+            Command::Stats | Command::Reindex if !self.settings.is_admin(msg.user_id) => vec![Reply::text(ADMINS_ONLY)],
+            Command::Stats => vec![self.stats_reply(now)],
+            Command::Reindex => vec![self.reindex_reply()],
+            c if c.changes_subscription() && !msg.sender_is_chat_admin => vec![Reply::text(GROUP_ADMINS_ONLY)],
+            Command::Subscribe(args) => vec![self.subscribe_reply(msg.chat_id, &args, now)],
+            Command::Unsubscribe => vec![self.unsubscribe_reply(msg.chat_id)],
+            Command::Subscription => vec![self.subscription_reply(msg.chat_id, now)],
+            Command::Timezone(name) => vec![self.timezone_reply(msg.chat_id, &name, now)],
+            Command::Digest => self.digest_now(msg.chat_id, now),
+            Command::Unknown(_) if msg.kind == ChatKind::Group => Vec::new(),
+            Command::Unknown(name) => vec![Reply::text(format!("不认识的命令 /{}。发送 /help 查看可用命令。", escape_html(&name)))],
+        }
+    }
+
+    // ---- search and pages ----
+
+    fn search_reply(&self, chat_id: i64, query: &str, now: DateTime<Utc>) -> Reply {
+        let per_page = self.settings.results_per_page;
+        let opts = SearchOptions { limit: per_page, ..SearchOptions::default() };
+        match search::search(&self.index, query, &opts) {
+            Err(SearchError::NoWords) => Reply::text(usage_hint()),
+            Err(e) => {
+                tracing::error!("search failed: {e}");
+                Reply::text("搜索出错了，请稍后再试。")
+            }
+            Ok(results) if results.total == 0 => Reply::text(no_results_text(query)),
+            Ok(results) => {
+                let pages = results.total.div_ceil(per_page);
+                // Only searches with more pages need a saved session behind their buttons.
+                let saved = if pages > 1 {
+                    match self.store.save_search(chat_id, query, "relevance", now.timestamp()) {
+                        Ok(s) => Some(s),
+                        Err(e) => {
+                            tracing::error!("cannot save search session: {e}");
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
+                let buttons = saved.map(|s| page_buttons(s.id, s.nonce, 1, pages)).unwrap_or_default();
+                Reply { html: render::results_page(query, &results, 1, pages), buttons }
+            }
+        }
+    }
+
+    /// A page button was pressed. Its data is untrusted: anything malformed, unknown or
+    /// forged gets the stale-button notice.
+    pub fn handle_callback(&self, chat_id: i64, data: &str) -> CallbackOutcome {
+        if !self.settings.chat_allowed(chat_id) {
+            return CallbackOutcome::Notice(NOT_ALLOWED.to_owned());
+        }
+        let Some((id, nonce, page)) = parse_page_data(data) else {
+            return CallbackOutcome::Notice(STALE_BUTTON.to_owned());
+        };
+        let saved = match self.store.load_search(id, nonce) {
+            Ok(Some(s)) => s,
+            Ok(None) => return CallbackOutcome::Notice(STALE_BUTTON.to_owned()),
+            Err(e) => {
+                tracing::error!("cannot load search session: {e}");
+                return CallbackOutcome::Notice("出错了，请重新搜索。".to_owned());
+            }
+        };
+        let per_page = self.settings.results_per_page;
+        let sort = if saved.sort == "date" { Sort::Date } else { Sort::Relevance };
+        let run = |page: usize| {
+            let opts = SearchOptions { limit: per_page, offset: (page - 1) * per_page, sort, ..SearchOptions::default() };
+            search::search(&self.index, &saved.query, &opts)
+        };
+        let mut page = page.max(1);
+        let mut results: SearchResults = match run(page) {
+            Ok(r) => r,
+            Err(_) => return CallbackOutcome::Notice(STALE_BUTTON.to_owned()),
+        };
+        let pages = results.total.div_ceil(per_page);
+        if pages == 0 {
+            return CallbackOutcome::Notice("这个搜索已经没有结果了。".to_owned());
+        }
+        if page > pages {
+            // The index shrank since the search: show its last page.
+            page = pages;
+            results = match run(page) {
+                Ok(r) => r,
+                Err(_) => return CallbackOutcome::Notice(STALE_BUTTON.to_owned()),
+            };
+        }
+        CallbackOutcome::Edit(Reply {
+            html: render::results_page(&saved.query, &results, page, pages),
+            buttons: page_buttons(saved.id, saved.nonce, page, pages),
+        })
+    }
+
+    /// Inline mode: up to 10 articles (the newest when the query is empty).
+    pub fn handle_inline(&self, user_id: i64, query: &str) -> Vec<InlineArticle> {
+        if !self.settings.chat_allowed(user_id) {
+            return Vec::new();
+        }
+        let opts = SearchOptions { limit: 10, allow_empty: query.trim().is_empty(), ..SearchOptions::default() };
+        let results = match search::search(&self.index, query, &opts) {
+            Ok(r) => r,
+            Err(_) => return Vec::new(),
+        };
+        results
+            .hits
+            .iter()
+            .map(|hit| {
+                let meta = render::html_to_plain(&render::date_and_source(hit));
+                let excerpt = hit.excerpt.shortened(80).plain();
+                InlineArticle {
+                    id: blake3::hash(hit.key.as_bytes()).to_hex()[..32].to_owned(),
+                    title: if hit.title.trim().is_empty() { "（无标题）".to_owned() } else { hit.title.chars().take(200).collect() },
+                    description: [meta, excerpt].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · "),
+                    html: render::hit_block_unnumbered(hit, search::EXCERPT_CHARS * 2),
+                    url: render::safe_url(&hit.url).unwrap_or_default().to_owned(),
+                }
+            })
+            .collect()
+    }
+
+    fn latest_reply(&self, args: &str) -> Reply {
+        let mut words = args.split_whitespace();
+        let (count, rest) = match words.next().map(|w| w.parse::<usize>()) {
+            Some(Ok(n)) => (n.clamp(1, 20), words.collect::<Vec<_>>().join(" ")),
+            _ => (5, args.to_owned()),
+        };
+        let opts = SearchOptions { limit: count, sort: Sort::Date, allow_empty: true, ..SearchOptions::default() };
+        match search::search(&self.index, &rest, &opts) {
+            Ok(results) if !results.hits.is_empty() => {
+                let blocks: Vec<String> =
+                    results.hits.iter().enumerate().map(|(i, h)| render::hit_block(i + 1, h, search::EXCERPT_CHARS)).collect();
+                let html = format!("🆕 <b>最新 {} 篇</b>（共 {} 篇）\n\n{}", results.hits.len(), results.total, blocks.join("\n\n"));
+                Reply::text(render::split_message(&html, render::TELEGRAM_MAX_CHARS).swap_remove(0))
+            }
+            Ok(_) => Reply::text("没有找到文章。"),
+            Err(e) => {
+                tracing::error!("latest failed: {e}");
+                Reply::text("出错了，请稍后再试。")
+            }
+        }
+    }
+
+    // ---- admin ----
+
+    fn stats_reply(&self, now: DateTime<Utc>) -> Reply {
+        let info = self.index.commit_info();
+        let tz = self.settings.default_tz;
+        let last_sync = DateTime::from_timestamp(info.synced_at, 0)
+            .filter(|_| info.synced_at > 0)
+            .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "—".to_owned());
+        let subscribers = self.store.count_subscriptions().unwrap_or(0);
+        let sources = crate::index::count_sources(&self.index.searcher());
+        let _ = now;
+        Reply::text(format!(
+            "📊 <b>统计</b>\n文章：{}\n来源：{}\n索引大小：{:.1} MB\n上次同步：{} ({})\n订阅：{}",
+            self.index.num_docs(),
+            sources,
+            self.index.size_on_disk() as f64 / 1_048_576.0,
+            last_sync,
+            escape_html(tz.name()),
+            subscribers
+        ))
+    }
+
+    fn reindex_reply(&self) -> Reply {
+        match self.index.sync(&self.seeds_dir, None) {
+            Ok(r) => {
+                let mut text = format!(
+                    "✅ 同步完成：新增 {}，更新 {}，删除 {}，未变 {}，跳过 {}；共 {} 篇，用时 {:.2} 秒。",
+                    r.added,
+                    r.updated,
+                    r.deleted,
+                    r.unchanged,
+                    r.skipped.len(),
+                    r.total,
+                    r.elapsed.as_secs_f64()
+                );
+                for (key, reason) in r.skipped.iter().take(10) {
+                    text.push_str(&format!("\n• {}：{}", escape_html(key), escape_html(&reason.to_string())));
+                }
+                Reply::text(text)
+            }
+            Err(e) => Reply::text(format!("同步失败：{}", escape_html(&e.to_string()))),
+        }
+    }
+
+    // ---- subscriptions ----
+
+    fn subscribe_reply(&self, chat_id: i64, args: &str, now: DateTime<Utc>) -> Reply {
+        let mut parts = args.splitn(2, char::is_whitespace);
+        let first = parts.next().unwrap_or_default();
+        let (time, keywords) = match parse_time(first) {
+            Some(t) => (t, parts.next().unwrap_or_default().trim().to_owned()),
+            None if first.contains(':') || first.contains('：') => {
+                return Reply::text("时间格式不对，请用 HH:MM，例如 /subscribe 07:30");
+            }
+            None => (self.settings.digest_time, args.trim().to_owned()),
+        };
+        let keywords: String = keywords.chars().take(search::query::MAX_QUERY_CHARS).collect();
+        if !keywords.is_empty() {
+            let q = search::query::parse(&keywords);
+            if !q.has_words() && !q.has_filters() {
+                return Reply::text(format!("关键词里没有可搜索的词。\n{}", usage_hint()));
+            }
+        }
+        let existing = self.store.subscription(chat_id).ok().flatten();
+        let tz_name = existing.as_ref().map_or_else(|| self.settings.default_tz.name().to_owned(), |s| s.tz.clone());
+        let time_text = time.format("%H:%M").to_string();
+        if let Err(e) = self.store.upsert_subscription(chat_id, &time_text, &tz_name, &keywords, now.timestamp()) {
+            tracing::error!("subscribe failed: {e}");
+            return Reply::text("订阅失败，请稍后再试。");
+        }
+        self.schedule_changed.notify_one();
+        let verb = if existing.is_some() { "已更新订阅" } else { "已订阅每日简报" };
+        let sub = self.store.subscription(chat_id).ok().flatten();
+        let details = sub.map(|s| self.describe_subscription(&s, now)).unwrap_or_default();
+        Reply::text(format!("✅ {verb}。\n{details}"))
+    }
+
+    fn unsubscribe_reply(&self, chat_id: i64) -> Reply {
+        match self.store.delete_subscription(chat_id) {
+            Ok(true) => {
+                self.schedule_changed.notify_one();
+                Reply::text("已取消订阅。想再订阅时发送 /subscribe。")
+            }
+            Ok(false) => Reply::text("这个聊天没有订阅。发送 /subscribe 订阅每日简报。"),
+            Err(e) => {
+                tracing::error!("unsubscribe failed: {e}");
+                Reply::text("操作失败，请稍后再试。")
+            }
+        }
+    }
+
+    fn subscription_reply(&self, chat_id: i64, now: DateTime<Utc>) -> Reply {
+        match self.store.subscription(chat_id) {
+            Ok(Some(s)) if s.enabled => Reply::text(format!("📬 <b>订阅设置</b>\n{}", self.describe_subscription(&s, now))),
+            Ok(Some(_)) => Reply::text("订阅因多次发送失败已暂停。发送 /subscribe 重新开启。"),
+            Ok(None) => Reply::text("这个聊天还没有订阅。发送 /subscribe [HH:MM] [关键词] 订阅每日简报。"),
+            Err(e) => {
+                tracing::error!("subscription lookup failed: {e}");
+                Reply::text("出错了，请稍后再试。")
+            }
+        }
+    }
+
+    fn describe_subscription(&self, s: &Subscription, now: DateTime<Utc>) -> String {
+        let tz: Tz = s.tz.parse().unwrap_or(self.settings.default_tz);
+        let time = parse_time(&s.time).unwrap_or(self.settings.digest_time);
+        let next = schedule::next_due(tz, time, now).with_timezone(&tz);
+        let keywords = if s.keywords.is_empty() { "（全部文章）".to_owned() } else { escape_html(&s.keywords) };
+        format!(
+            "时间：每天 {}（{}）\n关键词：{}\n下次推送：{}",
+            escape_html(&s.time),
+            escape_html(&s.tz),
+            keywords,
+            next.format("%Y-%m-%d %H:%M")
+        )
+    }
+
+    fn timezone_reply(&self, chat_id: i64, name: &str, now: DateTime<Utc>) -> Reply {
+        let name = name.trim();
+        if name.is_empty() {
+            return Reply::text("用法：/timezone 时区名，例如 /timezone Asia/Shanghai 或 /timezone Europe/Berlin");
+        }
+        let Ok(tz) = Tz::from_str_insensitive(name) else {
+            let suggestions = suggest_timezones(name);
+            let hint = if suggestions.is_empty() {
+                "请使用 IANA 时区名，例如 Asia/Shanghai、Asia/Taipei、Europe/London、America/New_York。".to_owned()
+            } else {
+                format!("你是不是想找：{}", suggestions.iter().map(|s| format!("<code>{}</code>", escape_html(s))).collect::<Vec<_>>().join("、"))
+            };
+            return Reply::text(format!("不认识的时区「{}」。{hint}", escape_html(name)));
+        };
+        match self.store.set_timezone(chat_id, tz.name()) {
+            Ok(true) => {
+                self.schedule_changed.notify_one();
+                let sub = self.store.subscription(chat_id).ok().flatten();
+                let details = sub.map(|s| self.describe_subscription(&s, now)).unwrap_or_default();
+                Reply::text(format!("✅ 时区已设为 {}。\n{details}", escape_html(tz.name())))
+            }
+            Ok(false) => Reply::text("请先发送 /subscribe 订阅，再设置时区。"),
+            Err(e) => {
+                tracing::error!("timezone update failed: {e}");
+                Reply::text("操作失败，请稍后再试。")
+            }
+        }
+    }
+
+    /// `/digest`: what the next digest would hold, now; the schedule and cursor stay as they are.
+    fn digest_now(&self, chat_id: i64, now: DateTime<Utc>) -> Vec<Reply> {
+        let sub = self.store.subscription(chat_id).ok().flatten();
+        let keywords = sub.as_ref().map(|s| s.keywords.clone()).unwrap_or_default();
+        let since = sub.as_ref().and_then(|s| s.cursor_seq).map_or(Since::Time(now.timestamp() - 24 * 3600), Since::Seq);
+        let tz: Tz = sub.as_ref().and_then(|s| s.tz.parse().ok()).unwrap_or(self.settings.default_tz);
+        let label = schedule::local_date(tz, now).format("%Y-%m-%d").to_string();
+        match digest::select(&self.index, since, &keywords, self.settings.digest_max_items) {
+            Ok(d) if d.items.is_empty() => vec![Reply::text(digest::render_empty(&label))],
+            Ok(d) => digest::render(&d, &label, &keywords).into_iter().map(Reply::text).collect(),
+            Err(e) => {
+                tracing::error!("digest failed: {e}");
+                vec![Reply::text("出错了，请稍后再试。")]
+            }
+        }
+    }
+}
+
+/// `p:<search id>:<nonce>:<page>`: at most 40 bytes whatever the query.
+fn page_data(id: i64, nonce: u32, page: usize) -> String {
+    format!("p:{id}:{nonce}:{page}")
+}
+
+fn parse_page_data(data: &str) -> Option<(i64, u32, usize)> {
+    let mut parts = data.strip_prefix("p:")?.split(':');
+    let id = parts.next()?.parse().ok()?;
+    let nonce = parts.next()?.parse().ok()?;
+    let page: usize = parts.next()?.parse().ok()?;
+    (parts.next().is_none() && (1..=10_000).contains(&page)).then_some((id, nonce, page))
+}
+
+fn page_buttons(id: i64, nonce: u32, page: usize, pages: usize) -> Vec<Button> {
+    let mut buttons = Vec::new();
+    if page > 1 {
+        buttons.push(Button { label: "◀ 上一页".to_owned(), data: page_data(id, nonce, page - 1) });
+    }
+    if page < pages {
+        buttons.push(Button { label: "下一页 ▶".to_owned(), data: page_data(id, nonce, page + 1) });
+    }
+    buttons
+}
+
+fn suggest_timezones(input: &str) -> Vec<&'static str> {
+    let needle = input.to_ascii_lowercase().replace(' ', "_");
+    let city = needle.rsplit('/').next().unwrap_or(&needle).to_owned();
+    let mut found: Vec<&'static str> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| tz.name())
+        .filter(|name| {
+            let lower = name.to_ascii_lowercase();
+            lower.contains(&needle) || (city.len() >= 3 && lower.rsplit('/').next().is_some_and(|c| c.starts_with(&city[..3])))
+        })
+        .collect();
+    found.sort_by_key(|n| n.len());
+    found.truncate(5);
+    found
+}
+
+pub fn usage_hint() -> String {
+    "请在命令后写上要搜索的词，例如：<code>/search 人工智能 治理</code>\n\
+     也可以用：<code>\"完整短语\"</code>、<code>-排除词</code>、<code>source:来源</code>、<code>after:2024-07-01</code>、<code>before:2024-08-01</code>"
+        .to_owned()
+}
+
+fn no_results_text(query: &str) -> String {
+    let shown: String = query.chars().take(80).collect();
+    format!(
+        "没有找到与「{}」相关的文章。\n试试：换个说法或更少的词、去掉引号和 source:/after: 等条件，或发送 /latest 看看最新文章。",
+        escape_html(shown.trim())
+    )
+}
+
+fn start_text() -> String {
+    "👋 我是<b>简报</b>：搜索收集的中文文章，并每天推送新文章简报。\n\n\
+     直接发给我要找的词就能搜索，例如：<code>人工智能 治理</code>\n\
+     订阅每日简报：/subscribe 08:00\n\
+     全部命令和搜索语法：/help"
+        .to_owned()
+}
+
+fn help_text() -> String {
+    "<b>命令</b>\n\
+     /search 关键词 — 搜索（私聊里直接发文字也可以）\n\
+     /latest [数量] [source:来源] — 最新文章\n\
+     /subscribe [HH:MM] [关键词] — 订阅每日简报（可只推送匹配关键词的文章）\n\
+     /subscription — 查看订阅和下次推送时间\n\
+     /timezone 时区 — 例如 /timezone Asia/Taipei\n\
+     /digest — 立即查看简报\n\
+     /unsubscribe — 取消订阅\n\n\
+     <b>搜索语法</b>\n\
+     <code>人工智能 治理</code> — 按相关度排序，匹配越多越靠前\n\
+     <code>\"数字经济\"</code> — 必须包含完整短语\n\
+     <code>芯片 -美国</code> — 排除包含某词的文章\n\
+     <code>source:新闻联播</code> — 只看某个来源\n\
+     <code>after:2024-07-01 before:2024-08-01</code> — 按日期筛选\n\
+     繁体、全角字母和大小写都能搜到。\n\n\
+     在任何聊天里输入 @机器人名 关键词 可以分享搜索结果。"
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_data_is_short_and_strict() {
+        let d = page_data(i64::MAX, u32::MAX, 10_000);
+        assert!(d.len() <= 64);
+        assert_eq!(parse_page_data(&d), Some((i64::MAX, u32::MAX, 10_000)));
+        for forged in ["", "p:", "p:1:2", "p:1:2:0", "p:1:2:3:4", "p:a:b:c", "x:1:2:3", "p:1:2:99999999999999999999"] {
+            assert_eq!(parse_page_data(forged), None, "{forged}");
+        }
+    }
+
+    #[test]
+    fn timezone_suggestions() {
+        assert!(suggest_timezones("shanghai").contains(&"Asia/Shanghai"));
+        assert!(suggest_timezones("Asia/Shangai").contains(&"Asia/Shanghai"));
+    }
+}

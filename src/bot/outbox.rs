@@ -1,0 +1,228 @@
+//! Sending to Telegram within its flood limits, and surviving its errors.
+//!
+//! Limits (about 1 message/s per chat, 20/min per group, 30/s overall) are enforced with
+//! keyed token buckets that let a request go at once when there is room and wait only when
+//! there is not; teloxide's `Throttle` adds ~250 ms to every message instead. 429 answers
+//! are waited out and retried, so a message is delivered exactly once; 5xx answers get two
+//! more tries; a timeout is never retried (the message may have arrived).
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode};
+use teloxide::{ApiError, RequestError};
+
+use crate::app::Reply;
+use crate::config::redact;
+use crate::render::html_to_plain;
+
+pub use crate::scheduler::Delivery;
+
+const MAX_RETRY_AFTER: u32 = 5;
+const MAX_SERVER_RETRIES: u32 = 2;
+
+fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+pub struct Outbox {
+    bot: Bot,
+    token: String,
+    global: DefaultDirectRateLimiter,
+    private_chats: DefaultKeyedRateLimiter<i64>,
+    groups: DefaultKeyedRateLimiter<i64>,
+}
+
+impl Outbox {
+    pub fn new(bot: Bot, token: String) -> Outbox {
+        Self::with_limits(bot, token, 30)
+    }
+
+    /// `global_per_sec`: the overall limit (30 for Telegram).
+    pub fn with_limits(bot: Bot, token: String, global_per_sec: u32) -> Outbox {
+        let private = Quota::with_period(Duration::from_secs(1)).map_or(Quota::per_second(nz(1)), |q| q.allow_burst(nz(3)));
+        let group = Quota::with_period(Duration::from_secs(3)).map_or(Quota::per_minute(nz(20)), |q| q.allow_burst(nz(3)));
+        Outbox {
+            bot,
+            token,
+            global: RateLimiter::direct(Quota::per_second(nz(global_per_sec))),
+            private_chats: RateLimiter::keyed(private),
+            groups: RateLimiter::keyed(group),
+        }
+    }
+
+    pub fn bot(&self) -> &Bot {
+        &self.bot
+    }
+
+    /// Waits until this chat, and the bot as a whole, may send one more message.
+    async fn wait_turn(&self, chat_id: i64) {
+        if chat_id < 0 {
+            self.groups.until_key_ready(&chat_id).await;
+        } else {
+            self.private_chats.until_key_ready(&chat_id).await;
+        }
+        self.global.until_ready().await;
+    }
+
+    /// Forgets the buckets of chats that have been quiet (keeps memory flat).
+    pub fn prune(&self) {
+        self.private_chats.retain_recent();
+        self.groups.retain_recent();
+    }
+
+    pub async fn send(&self, chat_id: i64, reply: &Reply) -> Delivery {
+        let result = self
+            .with_retries(chat_id, || {
+                let mut req = self
+                    .bot
+                    .send_message(ChatId(chat_id), reply.html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .link_preview_options(no_preview());
+                if let Some(markup) = keyboard(reply) {
+                    req = req.reply_markup(markup);
+                }
+                async move { req.await.map(|m| m.id) }
+            })
+            .await;
+        match result {
+            Err(RequestError::Api(ApiError::CantParseEntities(e))) => {
+                // Our HTML should always parse; if it ever does not, the user still gets the text.
+                tracing::error!("chat {chat_id}: Telegram rejected our HTML ({e}); sending plain text");
+                let plain = Reply { html: html_to_plain(&reply.html), buttons: reply.buttons.clone() };
+                let result = self
+                    .with_retries(chat_id, || {
+                        let mut req = self.bot.send_message(ChatId(chat_id), plain.html.clone()).link_preview_options(no_preview());
+                        if let Some(markup) = keyboard(&plain) {
+                            req = req.reply_markup(markup);
+                        }
+                        async move { req.await.map(|m| m.id) }
+                    })
+                    .await;
+                self.classify(chat_id, result)
+            }
+            other => self.classify(chat_id, other),
+        }
+    }
+
+    /// Replaces a message's text and buttons (page turns).
+    pub async fn edit(&self, chat_id: i64, message_id: MessageId, reply: &Reply) -> Delivery {
+        let result = self
+            .with_retries(chat_id, || {
+                let mut req = self
+                    .bot
+                    .edit_message_text(ChatId(chat_id), message_id, reply.html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .link_preview_options(no_preview());
+                if let Some(markup) = keyboard(reply) {
+                    req = req.reply_markup(markup);
+                }
+                async move { req.await.map(|m| m.id) }
+            })
+            .await;
+        match result {
+            // Pressing the same page twice: nothing to change, nothing wrong.
+            Err(RequestError::Api(ApiError::MessageNotModified)) => Delivery::Sent(message_id.0),
+            other => self.classify(chat_id, other),
+        }
+    }
+
+    async fn with_retries<T, F, Fut>(&self, chat_id: i64, mut make: F) -> Result<T, RequestError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, RequestError>>,
+    {
+        let mut flood_waits = 0;
+        let mut server_errors = 0;
+        loop {
+            self.wait_turn(chat_id).await;
+            match make().await {
+                Err(RequestError::RetryAfter(wait)) if flood_waits < MAX_RETRY_AFTER => {
+                    flood_waits += 1;
+                    tracing::warn!("chat {chat_id}: flood limit, retrying after {} s", wait.seconds());
+                    tokio::time::sleep(wait.duration()).await;
+                }
+                Err(e) if is_server_error(&e) && server_errors < MAX_SERVER_RETRIES => {
+                    server_errors += 1;
+                    tracing::warn!("chat {chat_id}: Telegram server error ({}), retry {server_errors}", redact(&e.to_string(), &self.token));
+                    tokio::time::sleep(Duration::from_millis(500 * u64::from(server_errors))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn classify(&self, chat_id: i64, result: Result<MessageId, RequestError>) -> Delivery {
+        match result {
+            Ok(id) => Delivery::Sent(id.0),
+            Err(RequestError::MigrateToChatId(new)) => {
+                tracing::info!("chat {chat_id} became supergroup {}", new.0);
+                Delivery::Migrated(new.0)
+            }
+            Err(RequestError::Api(e)) if is_gone(&e) => {
+                tracing::warn!("chat {chat_id} is unreachable: {e}");
+                Delivery::Gone(e.to_string())
+            }
+            Err(e) => {
+                let text = redact(&e.to_string(), &self.token);
+                tracing::warn!("chat {chat_id}: send failed: {text}");
+                Delivery::Failed(text)
+            }
+        }
+    }
+}
+
+fn is_gone(e: &ApiError) -> bool {
+    matches!(
+        e,
+        ApiError::BotBlocked
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::BotKickedFromChannel
+            | ApiError::ChatNotFound
+            | ApiError::UserDeactivated
+            | ApiError::CantInitiateConversation
+            | ApiError::CantTalkWithBots
+            | ApiError::GroupDeactivated
+            | ApiError::NotEnoughRightsToPostMessages
+    )
+}
+
+fn is_server_error(e: &RequestError) -> bool {
+    match e {
+        RequestError::Api(ApiError::Unknown(text)) => {
+            let t = text.to_ascii_lowercase();
+            t.contains("internal server error") || t.contains("bad gateway") || t.contains("gateway") || t.contains("service unavailable")
+        }
+        // A connection that never reached Telegram can be retried; a timeout cannot (the
+        // message may have been delivered).
+        RequestError::Network(e) => e.is_connect(),
+        RequestError::InvalidJson { .. } => false,
+        _ => false,
+    }
+}
+
+fn no_preview() -> LinkPreviewOptions {
+    LinkPreviewOptions { is_disabled: true, url: None, prefer_small_media: false, prefer_large_media: false, show_above_text: false }
+}
+
+fn keyboard(reply: &Reply) -> Option<InlineKeyboardMarkup> {
+    if reply.buttons.is_empty() {
+        return None;
+    }
+    let row: Vec<InlineKeyboardButton> = reply.buttons.iter().map(|b| InlineKeyboardButton::callback(b.label.clone(), b.data.clone())).collect();
+    Some(InlineKeyboardMarkup::new(vec![row]))
+}
+
+/// Link previews off, for inline results too.
+pub fn link_preview_off() -> LinkPreviewOptions {
+    no_preview()
+}
+
+impl crate::scheduler::DigestSender for Outbox {
+    fn send_html(&self, chat_id: i64, html: String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Delivery> + Send + '_>> {
+        Box::pin(async move { self.send(chat_id, &Reply { html, buttons: Vec::new() }).await })
+    }
+}

@@ -1,0 +1,148 @@
+//! Terminal output of the `index` and `search` commands.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::index::{SearchIndex, SyncReport};
+use crate::search::{self, Hit, SearchError, SearchOptions};
+
+/// ANSI bold yellow for highlights on a terminal.
+const ANSI_MARK: (&str, &str) = ("\x1b[1;33m", "\x1b[0m");
+const ANSI_BOLD: (&str, &str) = ("\x1b[1m", "\x1b[0m");
+
+/// The `index` command's summary.
+pub fn print_sync_report(report: &SyncReport, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "seeds: {} files, {} read; index: {} added, {} updated, {} deleted, {} unchanged, {} skipped; {} articles; {:.2} s",
+        report.files,
+        report.read,
+        report.added,
+        report.updated,
+        report.deleted,
+        report.unchanged,
+        report.skipped.len(),
+        report.total,
+        report.elapsed.as_secs_f64()
+    )?;
+    for (key, reason) in &report.skipped {
+        writeln!(out, "  skipped {key}: {reason}")?;
+    }
+    Ok(())
+}
+
+/// One line of `search --json`.
+#[derive(Serialize)]
+pub struct JsonResults<'a> {
+    pub query: &'a str,
+    pub total: usize,
+    pub hits: Vec<JsonHit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct JsonHit {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub source: String,
+    pub date: Option<String>,
+    pub score: f32,
+    pub excerpt: String,
+}
+
+impl From<&Hit> for JsonHit {
+    fn from(h: &Hit) -> Self {
+        JsonHit {
+            id: h.id.clone(),
+            title: h.title.clone(),
+            url: h.url.clone(),
+            source: h.source.clone(),
+            date: h.date.map(|d| d.format("%Y-%m-%d").to_string()),
+            score: h.score,
+            excerpt: h.excerpt.plain(),
+        }
+    }
+}
+
+/// Answers one query as a JSON object.
+pub fn search_json(index: &SearchIndex, query: &str, opts: &SearchOptions) -> String {
+    let result = match search::search(index, query, opts) {
+        Ok(r) => JsonResults { query, total: r.total, hits: r.hits.iter().map(JsonHit::from).collect(), error: None },
+        Err(e) => JsonResults { query, total: 0, hits: Vec::new(), error: Some(e.to_string()) },
+    };
+    serde_json::to_string(&result).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Batch mode: one query per stdin line, one JSON line per query, flushed at once.
+pub fn search_batch(index: &SearchIndex, opts: &SearchOptions) -> std::io::Result<()> {
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let line = line?;
+        writeln!(stdout, "{}", search_json(index, line.trim_end_matches('\r'), opts))?;
+        stdout.flush()?;
+    }
+    Ok(())
+}
+
+/// Readable results for a person.
+pub fn search_readable(index: &SearchIndex, query: &str, opts: &SearchOptions, out: &mut impl Write) -> std::io::Result<bool> {
+    let color = std::io::stdout().is_terminal();
+    let results = match search::search(index, query, opts) {
+        Ok(r) => r,
+        Err(SearchError::NoWords) => {
+            writeln!(out, "{}", crate::render::USAGE_HINT_PLAIN)?;
+            return Ok(false);
+        }
+        Err(e) => return Err(std::io::Error::other(e)),
+    };
+    let pages = results.total.div_ceil(opts.limit.max(1));
+    writeln!(out, "{} 篇 · 第 {}/{} 页", results.total, opts.offset / opts.limit.max(1) + 1, pages.max(1))?;
+    for (i, hit) in results.hits.iter().enumerate() {
+        let (b0, b1) = if color { ANSI_BOLD } else { ("", "") };
+        let (m0, m1) = if color { ANSI_MARK } else { ("[", "]") };
+        writeln!(out, "\n{}. {b0}{}{b1}", results.offset + i + 1, hit.title)?;
+        let meta: Vec<String> = [hit.date.map(|d| d.to_string()), Some(hit.source.clone()), Some(hit.url.clone())]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect();
+        writeln!(out, "   {}", meta.join(" · "))?;
+        writeln!(out, "   {}", hit.excerpt.render(m0, m1, str::to_owned))?;
+    }
+    if results.hits.is_empty() {
+        writeln!(out, "没有找到结果。试试更少或更短的词。")?;
+    }
+    Ok(!results.hits.is_empty())
+}
+
+/// A progress bar on stderr, only when stderr is a terminal.
+pub struct ProgressBar(indicatif::ProgressBar);
+
+pub fn progress_bar() -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}") {
+        bar.set_style(style);
+    }
+    Some(ProgressBar(bar))
+}
+
+impl ProgressBar {
+    pub fn callback(&self) -> Box<crate::index::Progress> {
+        let bar = self.0.clone();
+        Box::new(move |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+    }
+
+    pub fn finish(self) {
+        self.0.finish_and_clear();
+    }
+}

@@ -1,0 +1,222 @@
+//! Reading the seed folder: which files are articles, and each file turned into an [`Article`]
+//! (decoded, front matter parsed, body cleaned) or a [`Skip`] that says why not.
+
+pub mod clean;
+pub mod dates;
+pub mod decode;
+pub mod frontmatter;
+pub mod identity;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use chrono::NaiveDate;
+
+/// Files larger than this are skipped: no article is 5 MB of text, and one such file must not
+/// stall indexing or exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
+
+/// A seed file found by [`scan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedFile {
+    /// Path relative to the seeds folder, with `/` separators: the file's key in the index.
+    pub key: String,
+    pub path: PathBuf,
+    /// Modification time in nanoseconds since the epoch, and size: together they tell a sync
+    /// whether the file changed.
+    pub mtime: u64,
+    pub size: u64,
+}
+
+/// One article, ready for indexing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Article {
+    /// File name without extension.
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub source: String,
+    pub date: Option<NaiveDate>,
+    pub fetch_date: Option<NaiveDate>,
+    /// Cleaned paragraphs, separated by `\n`.
+    pub body: String,
+    /// Canonical URL for duplicate detection.
+    pub url_key: Option<String>,
+    /// Non-UTF-8 encoding the file was decoded from, if any.
+    pub encoding: Option<&'static str>,
+}
+
+/// Why a seed file was not indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    Unreadable(String),
+    TooLarge(u64),
+    Empty,
+    Binary,
+    Undecodable,
+    NoContent,
+    Duplicate { of: String },
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skip::Unreadable(e) => write!(f, "cannot be read: {e}"),
+            Skip::TooLarge(n) => write!(f, "too large ({n} bytes, limit {MAX_FILE_BYTES})"),
+            Skip::Empty => write!(f, "empty or blank"),
+            Skip::Binary => write!(f, "binary, not text"),
+            Skip::Undecodable => write!(f, "not UTF-8, UTF-16 or GB18030 text"),
+            Skip::NoContent => write!(f, "no title and no text after cleaning"),
+            Skip::Duplicate { of } => write!(f, "same article (URL) as {of}"),
+        }
+    }
+}
+
+/// Lists the `.txt` and `.md` files under `root`, recursively, sorted by key. Hidden files and
+/// folders are ignored, and so are symlinks that lead outside `root` (a seed folder must not
+/// be a way to read the rest of the disk).
+pub fn scan(root: &Path) -> std::io::Result<Vec<SeedFile>> {
+    let canonical_root = root.canonicalize()?;
+    let mut files = Vec::new();
+    let walker = walkdir::WalkDir::new(&canonical_root).follow_links(false).into_iter();
+    for entry in walker.filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name())) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                tracing::warn!("seeds: cannot list {}: {err}", err.path().map(|p| p.display().to_string()).unwrap_or_default());
+                continue;
+            }
+        };
+        let path = entry.path();
+        if !has_seed_extension(path) {
+            continue;
+        }
+        let metadata = if entry.path_is_symlink() {
+            match path.canonicalize() {
+                Ok(target) if target.starts_with(&canonical_root) => std::fs::metadata(&target),
+                _ => {
+                    tracing::warn!("seeds: skipping {}: symlink leads outside the seeds folder", path.display());
+                    continue;
+                }
+            }
+        } else {
+            entry.metadata().map_err(std::io::Error::other)
+        };
+        let Ok(metadata) = metadata else { continue };
+        if !metadata.is_file() {
+            continue;
+        }
+        let Ok(relative) = path.strip_prefix(&canonical_root) else { continue };
+        let key = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let mtime = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        files.push(SeedFile { key, path: path.to_path_buf(), mtime, size: metadata.len() });
+    }
+    files.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(files)
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.to_string_lossy().starts_with('.')
+}
+
+fn has_seed_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("txt") || e.eq_ignore_ascii_case("md"))
+}
+
+/// Reads and parses one seed file.
+pub fn load(file: &SeedFile) -> Result<Article, Skip> {
+    if file.size > MAX_FILE_BYTES {
+        return Err(Skip::TooLarge(file.size));
+    }
+    let bytes = std::fs::read(&file.path).map_err(|e| Skip::Unreadable(e.kind().to_string()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Skip::TooLarge(bytes.len() as u64));
+    }
+    let stem = Path::new(&file.key).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    parse(&stem, &bytes)
+}
+
+/// Parses a seed file's bytes; `id` is the file name without extension.
+pub fn parse(id: &str, bytes: &[u8]) -> Result<Article, Skip> {
+    let (text, encoding) = decode::decode(bytes).map_err(|e| match e {
+        decode::DecodeError::Binary => Skip::Binary,
+        decode::DecodeError::Undecodable => Skip::Undecodable,
+    })?;
+    if text.trim().is_empty() {
+        return Err(Skip::Empty);
+    }
+    let text = normalize_newlines(text.trim_start_matches('\u{feff}'));
+    let (fm, body) = frontmatter::split(&text);
+    let title = fm.get("title").map(one_line).or_else(|| first_heading(body)).unwrap_or_else(|| id.to_owned());
+    let source = fm.get("source").map(one_line).unwrap_or_default();
+    let url = fm.get("url").map(one_line).unwrap_or_default();
+    let fetch_date = fm.get("fetch_date").and_then(dates::parse_date);
+    let date = fm.get("date").and_then(dates::parse_date).or(fetch_date);
+    let body = clean::clean_body(body, &title, &source);
+    if body.is_empty() && title.trim().is_empty() {
+        return Err(Skip::NoContent);
+    }
+    Ok(Article { id: id.to_owned(), url_key: identity::url_key(&url), title, url, source, date, fetch_date, body, encoding })
+}
+
+fn normalize_newlines(text: &str) -> String {
+    if text.contains('\r') { text.replace("\r\n", "\n").replace('\r', "\n") } else { text.to_owned() }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn first_heading(body: &str) -> Option<String> {
+    body.lines()
+        .find_map(|l| l.trim().strip_prefix("# "))
+        .map(|t| one_line(&clean::clean_body(t, "", "")))
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_document_parses() {
+        let a = parse("000_0f03e1939e23d3b0", include_bytes!("../../seeds/000_0f03e1939e23d3b0.txt")).unwrap();
+        assert_eq!(a.title, "专家观点 | AI全球治理，应追求“两翼齐飞”");
+        assert_eq!(a.source, "中国信息安全");
+        assert_eq!(a.date, NaiveDate::from_ymd_opt(2024, 7, 10));
+        assert_eq!(a.fetch_date, NaiveDate::from_ymd_opt(2025, 10, 6));
+        assert_eq!(a.url_key.as_deref(), Some("wx:MzA5MzE5MDAzOA==:2664219335:4"));
+        assert!(a.body.starts_with("肖茜"), "{}", &a.body[..60]);
+    }
+
+    #[test]
+    fn bom_crlf_and_no_front_matter() {
+        let a = parse("x", "\u{feff}# 标题一\r\n\r\n正文。\r\n".as_bytes()).unwrap();
+        assert_eq!(a.title, "标题一");
+        assert_eq!(a.body, "正文。");
+        let b = parse("file-name", "只有正文".as_bytes()).unwrap();
+        assert_eq!(b.title, "file-name");
+        assert_eq!(b.date, None);
+    }
+
+    #[test]
+    fn bad_files_say_why() {
+        assert_eq!(parse("e", b""), Err(Skip::Empty));
+        assert_eq!(parse("e", b" \n\t\r\n"), Err(Skip::Empty));
+        assert_eq!(parse("b", b"\x00\x01\x02binary"), Err(Skip::Binary));
+        assert_eq!(parse("u", b"\xff\xfe\x00\xd8"), Err(Skip::Undecodable));
+    }
+
+    #[test]
+    fn missing_date_falls_back_to_fetch_date() {
+        let a = parse("x", "---\ntitle: t\nfetch_date: 2024/3/22\n---\n正文".as_bytes()).unwrap();
+        assert_eq!(a.date, NaiveDate::from_ymd_opt(2024, 3, 22));
+    }
+}

@@ -1,0 +1,168 @@
+//! The on-disk tantivy index under `DATA_DIR/index`: opening (and rebuilding an index written by
+//! another schema version), syncing it with the seeds folder, and handing out searchers.
+
+pub mod schema;
+mod sync;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument};
+
+pub use schema::Fields;
+pub use sync::{Progress, SyncReport};
+
+use crate::text::{BIGRAM_TOKENIZER, BigramTokenizer, WORDS_TOKENIZER, WordsTokenizer};
+
+/// Errors a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("another jianbao process is writing the index in {0}; wait for it to finish or stop it")]
+    Busy(PathBuf),
+    #[error("cannot read the seeds folder {path}: {source}")]
+    Seeds { path: PathBuf, source: std::io::Error },
+    #[error("index error in {path}: {source}")]
+    Tantivy { path: PathBuf, source: tantivy::TantivyError },
+    #[error("cannot prepare the data folder {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// What is kept in the commit payload, written atomically with every commit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CommitInfo {
+    pub schema: u32,
+    /// The next ingest sequence number; every article gets one when it first enters the index.
+    pub next_seq: u64,
+    /// Unix seconds of the last sync that changed something.
+    pub synced_at: i64,
+}
+
+/// The search index and its reader.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    dir: PathBuf,
+    /// Serializes syncs within this process (tantivy's lock file covers other processes).
+    sync_lock: Mutex<()>,
+}
+
+impl SearchIndex {
+    /// Opens the index in `data_dir/index`, creating it, or rebuilding it empty when it was
+    /// written by another schema version (the next sync fills it again).
+    pub fn open(data_dir: &Path) -> Result<SearchIndex, IndexError> {
+        let dir = data_dir.join("index");
+        let io_err = |source| IndexError::Io { path: dir.clone(), source };
+        std::fs::create_dir_all(&dir).map_err(io_err)?;
+        let (schema, fields) = schema::build();
+        let tantivy_err = |source| IndexError::Tantivy { path: dir.clone(), source };
+        let index = match Index::open_in_dir(&dir) {
+            Ok(index) if Self::compatible(&index, &schema) => index,
+            Ok(_) => {
+                tracing::warn!("index in {} was written by another version: rebuilding it", dir.display());
+                Self::clear_dir(&dir).map_err(io_err)?;
+                Index::create_in_dir(&dir, schema).map_err(tantivy_err)?
+            }
+            Err(tantivy::TantivyError::OpenDirectoryError(_) | tantivy::TantivyError::OpenReadError(_)) => {
+                Self::clear_dir(&dir).map_err(io_err)?;
+                Index::create_in_dir(&dir, schema).map_err(tantivy_err)?
+            }
+            Err(source) => return Err(tantivy_err(source)),
+        };
+        index.tokenizers().register(WORDS_TOKENIZER, WordsTokenizer);
+        index.tokenizers().register(BIGRAM_TOKENIZER, BigramTokenizer);
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into().map_err(tantivy_err)?;
+        Ok(SearchIndex { index, reader, fields, dir, sync_lock: Mutex::new(()) })
+    }
+
+    fn compatible(index: &Index, schema: &tantivy::schema::Schema) -> bool {
+        let info = Self::commit_info_of(index);
+        let same_schema = serde_json::to_string(&index.schema()).ok() == serde_json::to_string(schema).ok();
+        same_schema && info.is_some_and(|i| i.schema == schema::SCHEMA_VERSION)
+            || same_schema && index.searchable_segment_ids().is_ok_and(|ids| ids.is_empty())
+    }
+
+    /// Removes the index files but keeps the folder (and any lock file another process holds).
+    fn clear_dir(dir: &Path) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".lock")) {
+                continue;
+            }
+            if path.is_dir() { std::fs::remove_dir_all(&path)? } else { std::fs::remove_file(&path)? }
+        }
+        Ok(())
+    }
+
+    fn commit_info_of(index: &Index) -> Option<CommitInfo> {
+        let metas = index.load_metas().ok()?;
+        serde_json::from_str(metas.payload.as_deref()?).ok()
+    }
+
+    /// The payload of the last commit on disk.
+    pub fn commit_info(&self) -> CommitInfo {
+        Self::commit_info_of(&self.index).unwrap_or(CommitInfo { schema: schema::SCHEMA_VERSION, ..CommitInfo::default() })
+    }
+
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A point-in-time view of the index.
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// Number of searchable articles.
+    pub fn num_docs(&self) -> u64 {
+        self.searcher().num_docs()
+    }
+
+    /// Size of the index files in bytes.
+    pub fn size_on_disk(&self) -> u64 {
+        std::fs::read_dir(&self.dir)
+            .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+            .unwrap_or(0)
+    }
+
+    /// Brings the index in line with the seeds folder: adds new files, re-indexes changed ones,
+    /// removes deleted ones, in one commit. Nothing changed means nothing is written.
+    pub fn sync(&self, seeds_dir: &Path, progress: Option<&Progress>) -> Result<SyncReport, IndexError> {
+        let _guard = self.sync_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let report = sync::run(self, seeds_dir, progress)?;
+        if report.changed() {
+            self.reader.reload().map_err(|source| IndexError::Tantivy { path: self.dir.clone(), source })?;
+        }
+        Ok(report)
+    }
+
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Loads a stored document.
+    pub fn doc(&self, searcher: &Searcher, address: tantivy::DocAddress) -> tantivy::Result<TantivyDocument> {
+        searcher.doc(address)
+    }
+}
+
+/// Number of distinct sources in a snapshot.
+pub fn count_sources(searcher: &Searcher) -> usize {
+    let mut sources = std::collections::HashSet::new();
+    for segment in searcher.segment_readers() {
+        let Ok(Some(column)) = segment.fast_fields().str("source_key") else { continue };
+        let mut buf = String::new();
+        for ord in 0..column.num_terms() as u64 {
+            buf.clear();
+            if column.ord_to_str(ord, &mut buf).unwrap_or(false) && !buf.is_empty() {
+                sources.insert(buf.clone());
+            }
+        }
+    }
+    sources.len()
+}

@@ -1,0 +1,65 @@
+//! The tantivy schema. Display fields are stored as written; the `*_w` (jieba words) and
+//! `*_b` (CJK bigrams) fields are indexed from the folded text and never stored.
+
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+
+use crate::text::{BIGRAM_TOKENIZER, WORDS_TOKENIZER};
+
+/// Bump when the schema or the analysis changes: an index written with another version is
+/// rebuilt from the seeds on open.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Handles to every field.
+#[derive(Clone, Debug)]
+pub struct Fields {
+    pub key: Field,
+    pub id: Field,
+    pub title: Field,
+    pub body: Field,
+    pub source: Field,
+    pub source_key: Field,
+    pub url: Field,
+    pub url_key: Field,
+    pub date: Field,
+    pub fetch_date: Field,
+    pub mtime: Field,
+    pub size: Field,
+    pub indexed_at: Field,
+    pub seq: Field,
+    pub title_w: Field,
+    pub body_w: Field,
+    pub title_b: Field,
+    pub body_b: Field,
+}
+
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let words = TextOptions::default()
+        .set_indexing_options(TextFieldIndexing::default().set_tokenizer(WORDS_TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions));
+    let bigrams = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer(BIGRAM_TOKENIZER).set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let fields = Fields {
+        key: b.add_text_field("key", STRING | STORED | FAST),
+        id: b.add_text_field("id", STRING | STORED),
+        title: b.add_text_field("title", STORED),
+        body: b.add_text_field("body", STORED),
+        source: b.add_text_field("source", STORED),
+        source_key: b.add_text_field("source_key", STRING | FAST),
+        url: b.add_text_field("url", STORED),
+        url_key: b.add_text_field("url_key", STRING | FAST),
+        date: b.add_i64_field("date", INDEXED | STORED | FAST),
+        fetch_date: b.add_i64_field("fetch_date", STORED),
+        mtime: b.add_u64_field("mtime", FAST),
+        size: b.add_u64_field("size", FAST),
+        indexed_at: b.add_i64_field("indexed_at", INDEXED | STORED | FAST),
+        seq: b.add_u64_field("seq", INDEXED | STORED | FAST),
+        title_w: b.add_text_field("title_w", words.clone()),
+        body_w: b.add_text_field("body_w", words),
+        title_b: b.add_text_field("title_b", bigrams.clone()),
+        body_b: b.add_text_field("body_b", bigrams),
+    };
+    (b.build(), fields)
+}

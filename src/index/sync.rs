@@ -1,0 +1,282 @@
+//! Incremental sync of the index with the seeds folder.
+//!
+//! A file is known by its path relative to the seeds folder; its mtime and size tell whether it
+//! changed. Parsing runs on worker threads; documents are added in key order so that, of two
+//! files with the same article URL, the first by name always wins.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tantivy::{IndexWriter, TantivyDocument, Term};
+
+use super::{IndexError, SearchIndex, schema};
+use crate::corpus::{self, Article, SeedFile, Skip};
+use crate::corpus::dates::date_key;
+use crate::text::fold;
+
+/// Called with (files done, files to read).
+pub type Progress = dyn Fn(usize, usize) + Sync;
+
+/// Memory for tantivy's indexing buffers, split among its threads.
+const WRITER_MEMORY: usize = 120_000_000;
+
+/// What a sync did.
+#[derive(Debug, Default, Clone)]
+pub struct SyncReport {
+    /// Seed files found.
+    pub files: usize,
+    /// Files read and parsed (new or changed).
+    pub read: usize,
+    pub added: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    pub unchanged: usize,
+    /// Files not indexed, with the reason.
+    pub skipped: Vec<(String, Skip)>,
+    /// Articles in the index afterwards.
+    pub total: u64,
+    pub bytes_read: u64,
+    pub elapsed: Duration,
+}
+
+impl SyncReport {
+    pub fn changed(&self) -> bool {
+        self.added + self.updated + self.deleted > 0
+    }
+}
+
+/// An indexed document as the sync sees it.
+struct Indexed {
+    mtime: u64,
+    size: u64,
+    seq: u64,
+    indexed_at: i64,
+    url_key: String,
+}
+
+pub(super) fn run(index: &SearchIndex, seeds_dir: &Path, progress: Option<&Progress>) -> Result<SyncReport, IndexError> {
+    let started = Instant::now();
+    let files = corpus::scan(seeds_dir).map_err(|source| IndexError::Seeds { path: seeds_dir.to_path_buf(), source })?;
+    let tantivy_err = |source| IndexError::Tantivy { path: index.dir.clone(), source };
+    let existing = read_existing(index).map_err(tantivy_err)?;
+
+    let present: HashSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
+    let removed: Vec<&String> = existing.keys().filter(|k| !present.contains(&k[..])).collect();
+    let to_read: Vec<&SeedFile> = files
+        .iter()
+        .filter(|f| existing.get(&f.key).is_none_or(|e| e.mtime != f.mtime || e.size != f.size))
+        .collect();
+
+    let mut report = SyncReport { files: files.len(), read: to_read.len(), ..SyncReport::default() };
+    report.unchanged = files.len() - to_read.len();
+    if to_read.is_empty() && removed.is_empty() {
+        report.total = index.num_docs();
+        report.elapsed = started.elapsed();
+        return Ok(report);
+    }
+
+    let mut writer: IndexWriter<TantivyDocument> = match index.index().writer(WRITER_MEMORY) {
+        Ok(w) => w,
+        Err(tantivy::TantivyError::LockFailure(..)) => return Err(IndexError::Busy(index.dir.clone())),
+        Err(e) => return Err(tantivy_err(e)),
+    };
+    let f = index.fields.clone();
+    let mut info = index.commit_info();
+    info.schema = schema::SCHEMA_VERSION;
+    let now = chrono::Utc::now().timestamp();
+
+    for key in &removed {
+        writer.delete_term(Term::from_field_text(f.key, key));
+        report.deleted += 1;
+    }
+
+    // URL owners among the documents that stay untouched.
+    let reading: HashSet<&str> = to_read.iter().map(|f| f.key.as_str()).collect();
+    let mut url_owner: HashMap<String, String> = existing
+        .iter()
+        .filter(|(k, e)| present.contains(&k[..]) && !reading.contains(&k[..]) && !e.url_key.is_empty())
+        .map(|(k, e)| (e.url_key.clone(), k.clone()))
+        .collect();
+
+    let mut add = |file: &SeedFile, parsed: Result<Prepared, Skip>, writer: &mut IndexWriter<TantivyDocument>| -> tantivy::Result<()> {
+        report.bytes_read += file.size;
+        let old = existing.get(&file.key);
+        if old.is_some() {
+            writer.delete_term(Term::from_field_text(f.key, &file.key));
+        }
+        let prepared = match parsed {
+            Ok(p) => p,
+            Err(skip) => {
+                if old.is_some() {
+                    report.deleted += 1;
+                }
+                tracing::warn!("seeds: skipping {}: {skip}", file.key);
+                report.skipped.push((file.key.clone(), skip));
+                return Ok(());
+            }
+        };
+        if let Some(url_key) = &prepared.article.url_key {
+            match url_owner.get(url_key) {
+                Some(owner) if owner < &file.key => {
+                    let skip = Skip::Duplicate { of: owner.clone() };
+                    tracing::warn!("seeds: skipping {}: {skip}", file.key);
+                    report.skipped.push((file.key.clone(), skip));
+                    if old.is_some() {
+                        report.deleted += 1;
+                    }
+                    return Ok(());
+                }
+                Some(owner) => {
+                    // A file earlier by name now claims the URL: it wins, the other goes.
+                    tracing::warn!("seeds: {} and {} are the same article; keeping {}", file.key, owner, file.key);
+                    writer.delete_term(Term::from_field_text(f.key, owner));
+                    report.deleted += 1;
+                }
+                None => {}
+            }
+            url_owner.insert(url_key.clone(), file.key.clone());
+        }
+        let (seq, indexed_at) = match old {
+            Some(o) => {
+                report.updated += 1;
+                (o.seq, o.indexed_at)
+            }
+            None => {
+                report.added += 1;
+                info.next_seq += 1;
+                (info.next_seq - 1, now)
+            }
+        };
+        writer.add_document(to_document(&f, file, prepared, seq, indexed_at))?;
+        Ok(())
+    };
+
+    parse_in_order(&to_read, progress, |file, parsed| add(file, parsed, &mut writer)).map_err(tantivy_err)?;
+
+    info.synced_at = now;
+    let payload = serde_json::to_string(&info).unwrap_or_default();
+    let mut prepared = writer.prepare_commit().map_err(tantivy_err)?;
+    prepared.set_payload(&payload);
+    prepared.commit().map_err(tantivy_err)?;
+    writer.wait_merging_threads().map_err(tantivy_err)?;
+
+    report.total = (existing.len() + report.added).saturating_sub(report.deleted) as u64;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// An article with its folded title and body, computed on a worker thread.
+struct Prepared {
+    article: Article,
+    title_folded: String,
+    body_folded: String,
+}
+
+fn prepare(file: &SeedFile) -> Result<Prepared, Skip> {
+    let article = corpus::load(file)?;
+    let title_folded = fold(&article.title);
+    let body_folded = fold(&article.body);
+    Ok(Prepared { article, title_folded, body_folded })
+}
+
+/// Parses files on worker threads and hands the results to `sink` in the order of `files`.
+fn parse_in_order(
+    files: &[&SeedFile],
+    progress: Option<&Progress>,
+    mut sink: impl FnMut(&SeedFile, Result<Prepared, Skip>) -> tantivy::Result<()>,
+) -> tantivy::Result<()> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(files.len().max(1));
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        // Bounded, so that a fast parser cannot buffer the whole corpus in memory.
+        let (tx, rx) = mpsc::sync_channel::<(usize, Result<Prepared, Skip>)>(256);
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    if tx.send((i, prepare(file))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut pending: HashMap<usize, Result<Prepared, Skip>> = HashMap::new();
+        let mut expected = 0;
+        for (i, result) in rx {
+            pending.insert(i, result);
+            while let Some(result) = pending.remove(&expected) {
+                sink(files[expected], result)?;
+                expected += 1;
+                if let Some(report) = progress {
+                    report(expected, files.len());
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+fn to_document(f: &schema::Fields, file: &SeedFile, p: Prepared, seq: u64, indexed_at: i64) -> TantivyDocument {
+    let a = p.article;
+    let mut doc = TantivyDocument::default();
+    doc.add_text(f.key, &file.key);
+    doc.add_text(f.id, &a.id);
+    doc.add_text(f.title, &a.title);
+    doc.add_text(f.body, &a.body);
+    doc.add_text(f.source, &a.source);
+    doc.add_text(f.source_key, fold(a.source.trim()));
+    doc.add_text(f.url, &a.url);
+    doc.add_text(f.url_key, a.url_key.as_deref().unwrap_or(""));
+    doc.add_i64(f.date, date_key(a.date));
+    doc.add_i64(f.fetch_date, date_key(a.fetch_date));
+    doc.add_u64(f.mtime, file.mtime);
+    doc.add_u64(f.size, file.size);
+    doc.add_i64(f.indexed_at, indexed_at);
+    doc.add_u64(f.seq, seq);
+    doc.add_text(f.title_w, &p.title_folded);
+    doc.add_text(f.title_b, &p.title_folded);
+    doc.add_text(f.body_w, &p.body_folded);
+    doc.add_text(f.body_b, &p.body_folded);
+    doc
+}
+
+/// Reads key, mtime, size, seq, indexed_at and url_key of every live document from the fast
+/// fields (no stored-document decompression).
+fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed>> {
+    let searcher = index.searcher();
+    let mut out = HashMap::with_capacity(searcher.num_docs() as usize);
+    for segment in searcher.segment_readers() {
+        let ff = segment.fast_fields();
+        let (Some(keys), Some(urls)) = (ff.str("key")?, ff.str("url_key")?) else { continue };
+        let mtime = ff.u64("mtime")?;
+        let size = ff.u64("size")?;
+        let seq = ff.u64("seq")?;
+        let indexed_at = ff.i64("indexed_at")?;
+        let mut key = String::new();
+        let mut url_key = String::new();
+        for doc in segment.doc_ids_alive() {
+            key.clear();
+            url_key.clear();
+            let Some(ord) = keys.term_ords(doc).next() else { continue };
+            keys.ord_to_str(ord, &mut key)?;
+            if let Some(ord) = urls.term_ords(doc).next() {
+                urls.ord_to_str(ord, &mut url_key)?;
+            }
+            out.insert(key.clone(), Indexed {
+                mtime: mtime.first(doc).unwrap_or(0),
+                size: size.first(doc).unwrap_or(0),
+                seq: seq.first(doc).unwrap_or(0),
+                indexed_at: indexed_at.first(doc).unwrap_or(0),
+                url_key: url_key.clone(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,261 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use jianbao::app::App;
+use jianbao::config::{self, Settings};
+use jianbao::index::SearchIndex;
+use jianbao::search::{SearchOptions, Sort};
+use jianbao::store::{InstanceLock, Store};
+
+/// 简报 jianbao: search and daily digests over a folder of Chinese articles, on Telegram and
+/// in the terminal.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Folder of seed articles (.txt / .md, searched recursively).
+    #[arg(long, global = true, env = "SEEDS_DIR", default_value = "./seeds")]
+    seeds_dir: PathBuf,
+    /// Folder for the index, the database and the lock file.
+    #[arg(long, global = true, env = "DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sync the index with the seeds folder and print a summary.
+    Index,
+    /// Search; without QUERY, read one query per line from stdin and answer each with a JSON line.
+    Search {
+        /// Print JSON: {"query", "total", "hits": [{"id", "title", "url", "source", "date", "score", "excerpt"}]}.
+        #[arg(long)]
+        json: bool,
+        /// Results per page.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Page number, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: usize,
+        #[arg(long, value_enum, default_value_t = Sort::Relevance)]
+        sort: Sort,
+        /// The query: words, a question, "a phrase", -excluded, source:名称, after:/before:YYYY-MM-DD.
+        query: Vec<String>,
+    },
+    /// Talk to the bot in the terminal, as a private-chat user would (no token needed).
+    Chat,
+    /// Print a digest of recently indexed articles.
+    Digest {
+        /// Articles indexed since this date (default: the last 24 hours).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only articles matching these keywords (same syntax as search).
+        #[arg(long, num_args = 1..)]
+        keywords: Vec<String>,
+    },
+    /// Run the Telegram bot (needs TELOXIDE_TOKEN).
+    Serve,
+}
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let token = matches!(cli.command, Command::Serve).then(|| std::env::var("TELOXIDE_TOKEN").unwrap_or_default());
+    init_logging(&cli.command, token.unwrap_or_default());
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let token = std::env::var("TELOXIDE_TOKEN").unwrap_or_default();
+            eprintln!("error: {}", config::redact(&format!("{e:#}"), token.trim()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; with the token scrubbed from every line, whatever library wrote it.
+fn init_logging(command: &Command, token: String) {
+    let default = match command {
+        Command::Search { .. } | Command::Chat | Command::Digest { .. } => "warn",
+        Command::Index | Command::Serve => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let token = Arc::new(token.trim().to_owned());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(move || RedactingWriter { token: token.clone(), out: std::io::stderr() })
+        .with_target(false)
+        .init();
+}
+
+struct RedactingWriter {
+    token: Arc<String>,
+    out: std::io::Stderr,
+}
+
+impl std::io::Write for RedactingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.token.is_empty() {
+            return self.out.write(buf);
+        }
+        let text = String::from_utf8_lossy(buf);
+        self.out.write_all(config::redact(&text, &self.token).as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn open_index(cli_seeds: &std::path::Path, data_dir: &std::path::Path) -> anyhow::Result<SearchIndex> {
+    let index = SearchIndex::open(data_dir)?;
+    let report = index.sync(cli_seeds, None)?;
+    if report.changed() {
+        tracing::info!("index: {} added, {} updated, {} deleted", report.added, report.updated, report.deleted);
+    }
+    Ok(index)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Index => {
+            let index = SearchIndex::open(&cli.data_dir)?;
+            let progress = jianbao::cli::progress_bar();
+            let callback = progress.as_ref().map(|p| p.callback());
+            let report = index.sync(&cli.seeds_dir, callback.as_deref())?;
+            if let Some(p) = progress {
+                p.finish();
+            }
+            jianbao::cli::print_sync_report(&report, &mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Search { json, limit, page, sort, query } => {
+            let index = open_index(&cli.seeds_dir, &cli.data_dir)?;
+            let limit = limit.clamp(1, 1000);
+            let opts = SearchOptions { sort, limit, offset: (page.clamp(1, 100_000) - 1) * limit, ..SearchOptions::default() };
+            if query.is_empty() {
+                jianbao::cli::search_batch(&index, &opts)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let query = query.join(" ");
+            if json {
+                println!("{}", jianbao::cli::search_json(&index, &query, &opts));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let found = jianbao::cli::search_readable(&index, &query, &opts, &mut std::io::stdout())?;
+            Ok(if found { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Chat => {
+            let mut settings = Settings::from_env()?;
+            // The console user is the operator: admin, and allowed.
+            settings.admin_ids.insert(jianbao::console::CONSOLE_CHAT_ID);
+            if !settings.allowed_chat_ids.is_empty() {
+                settings.allowed_chat_ids.insert(jianbao::console::CONSOLE_CHAT_ID);
+            }
+            let app = App::new(
+                Arc::new(open_index(&cli.seeds_dir, &cli.data_dir)?),
+                Arc::new(Store::open(&cli.data_dir)?),
+                settings,
+                cli.seeds_dir.clone(),
+            );
+            jianbao::console::run(&app)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Digest { since, keywords } => {
+            let settings = Settings::from_env()?;
+            let index = open_index(&cli.seeds_dir, &cli.data_dir)?;
+            let now = chrono::Utc::now();
+            let since_ts = match since {
+                Some(text) => {
+                    let date = jianbao::corpus::dates::parse_date(&text)
+                        .ok_or_else(|| anyhow::anyhow!("--since {text:?} is not a date like 2024-07-01"))?;
+                    jianbao::schedule::local_instant(settings.default_tz, date, chrono::NaiveTime::MIN).timestamp()
+                }
+                None => now.timestamp() - 24 * 3600,
+            };
+            let keywords = keywords.join(" ");
+            let digest = jianbao::digest::select(&index, jianbao::digest::Since::Time(since_ts), &keywords, settings.digest_max_items)?;
+            let label = jianbao::schedule::local_date(settings.default_tz, now).format("%Y-%m-%d").to_string();
+            let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let parts = if digest.items.is_empty() {
+                vec![jianbao::digest::render_empty(&label)]
+            } else {
+                jianbao::digest::render(&digest, &label, &keywords)
+            };
+            for part in parts {
+                println!("{}\n", jianbao::console::html_to_terminal(&part, color));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve => serve(cli.seeds_dir, cli.data_dir),
+    }
+}
+
+fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    let token = config::token()?;
+    let api_url = config::api_url()?;
+    let _lock = InstanceLock::acquire(&data_dir).map_err(anyhow::Error::msg)?;
+    jianbao::text::warm_up();
+    let index = Arc::new(open_index(&seeds_dir, &data_dir)?);
+    let store = Arc::new(Store::open(&data_dir)?);
+    let rescan_every = std::time::Duration::from_secs(settings.seeds_rescan_secs);
+    let app = Arc::new(App::new(index.clone(), store, settings, seeds_dir.clone()));
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let mut bot = teloxide::Bot::new(token.clone());
+        if let Some(url) = api_url {
+            bot = bot.set_api_url(url);
+        }
+        let outbox = Arc::new(jianbao::bot::Outbox::new(bot, token.clone()));
+        let running = jianbao::bot::start(app.clone(), outbox.clone(), &token).await?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let scheduler = jianbao::scheduler::Scheduler::new(app.clone(), outbox.clone());
+        let tasks = [
+            tokio::spawn(scheduler.run(stop_rx.clone())),
+            tokio::spawn(jianbao::rescan::run(index, seeds_dir, rescan_every, stop_rx.clone())),
+            tokio::spawn(prune_limiters(outbox, stop_rx)),
+        ];
+        tracing::info!("serving; stop with Ctrl-C or SIGTERM");
+        wait_for_signal().await;
+        tracing::info!("stopping");
+        let _ = stop_tx.send(true);
+        running.stop().await;
+        for task in tasks {
+            let _ = task.await;
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn prune_limiters(outbox: Arc<jianbao::bot::Outbox>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => outbox.prune(),
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,247 @@
+//! Turning results into Telegram HTML (the one markup every front end renders from).
+
+use crate::search::{Hit, SearchResults};
+
+/// Telegram's limit on a message's text, counted after entity parsing (tags do not count).
+pub const TELEGRAM_MAX_CHARS: usize = 4096;
+
+/// Escapes text for Telegram's HTML parse mode (and for attribute values).
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Length of an HTML message as Telegram counts it: text after entity parsing, in UTF-16 code
+/// units (tags do not count; `&lt;` counts as one).
+pub fn visible_len(html: &str) -> usize {
+    let mut len = 0;
+    let mut chars = html.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' => {
+                for c in chars.by_ref() {
+                    if c == '>' {
+                        break;
+                    }
+                }
+            }
+            '&' => {
+                for c in chars.by_ref() {
+                    if c == ';' {
+                        break;
+                    }
+                }
+                len += 1;
+            }
+            _ => len += c.len_utf16(),
+        }
+    }
+    len
+}
+
+/// Only http(s) links are put in `href`; anything else would be rejected or unsafe.
+pub fn safe_url(url: &str) -> Option<&str> {
+    let url = url.trim();
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    (lower.starts_with("http://") || lower.starts_with("https://")).then_some(url)
+}
+
+/// `<a href>` around the escaped title when the URL is usable, else the escaped title.
+pub fn linked_title(title: &str, url: &str) -> String {
+    let title = if title.trim().is_empty() { "（无标题）" } else { title };
+    match safe_url(url) {
+        Some(url) => format!("<a href=\"{}\">{}</a>", escape_html(url), escape_html(title)),
+        None => escape_html(title),
+    }
+}
+
+/// `2024-07-10 · 中国信息安全`, escaped.
+pub fn date_and_source(hit: &Hit) -> String {
+    let date = hit.date.map(|d| d.format("%Y-%m-%d").to_string());
+    let source = (!hit.source.trim().is_empty()).then(|| escape_html(hit.source.trim()));
+    [date, source].into_iter().flatten().collect::<Vec<_>>().join(" · ")
+}
+
+/// One result block: number, bold linked title, date · source, excerpt.
+pub fn hit_block(number: usize, hit: &Hit, excerpt_chars: usize) -> String {
+    let meta = date_and_source(hit);
+    let excerpt = hit.excerpt.shortened(excerpt_chars).html();
+    let mut out = format!("{number}. <b>{}</b>", linked_title(&hit.title, &hit.url));
+    if !meta.is_empty() {
+        out.push('\n');
+        out.push_str(&meta);
+    }
+    if !excerpt.is_empty() {
+        out.push('\n');
+        out.push_str(&excerpt);
+    }
+    out
+}
+
+/// A page of search results as one Telegram HTML message, never over the limit: excerpts are
+/// shortened until it fits.
+pub fn results_page(query_text: &str, results: &SearchResults, page: usize, pages: usize) -> String {
+    let query_shown: String = query_text.chars().take(80).collect();
+    let ellipsis = if query_text.chars().count() > 80 { "…" } else { "" };
+    let header = format!(
+        "🔎 <b>{}{ellipsis}</b>\n共 {} 篇 · 第 {}/{} 页",
+        escape_html(&query_shown),
+        results.total,
+        page,
+        pages.max(1)
+    );
+    let mut excerpt_chars = crate::search::EXCERPT_CHARS * 2;
+    loop {
+        let blocks: Vec<String> = results
+            .hits
+            .iter()
+            .enumerate()
+            .map(|(i, hit)| hit_block(results.offset + i + 1, hit, excerpt_chars))
+            .collect();
+        let html = format!("{header}\n\n{}", blocks.join("\n\n"));
+        if visible_len(&html) <= TELEGRAM_MAX_CHARS || excerpt_chars == 0 {
+            return html;
+        }
+        excerpt_chars /= 2;
+    }
+}
+
+/// Splits a message at block boundaries (`\n\n`) so that each part fits; a single block that
+/// is still too long is cut at a line end. Blocks never cut inside a tag.
+pub fn split_message(html: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for block in html.split("\n\n") {
+        let candidate = if current.is_empty() { block.to_owned() } else { format!("{current}\n\n{block}") };
+        if visible_len(&candidate) <= max {
+            current = candidate;
+            continue;
+        }
+        if !current.is_empty() {
+            parts.push(std::mem::take(&mut current));
+        }
+        if visible_len(block) <= max {
+            current = block.to_owned();
+        } else {
+            for line in block.split('\n') {
+                let candidate = if current.is_empty() { line.to_owned() } else { format!("{current}\n{line}") };
+                if visible_len(&candidate) <= max {
+                    current = candidate;
+                } else {
+                    if !current.is_empty() {
+                        parts.push(std::mem::take(&mut current));
+                    }
+                    current = truncate_html_line(line, max);
+                }
+            }
+        }
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+/// Last resort for one over-long line: drop its markup and cut its text.
+fn truncate_html_line(line: &str, max: usize) -> String {
+    let plain = html_to_plain(line);
+    let mut out = String::new();
+    let mut len = 0;
+    for c in plain.chars() {
+        if len + c.len_utf16() > max.saturating_sub(1) {
+            out.push('…');
+            break;
+        }
+        len += c.len_utf16();
+        out.push(c);
+    }
+    escape_html(&out)
+}
+
+/// Text of an HTML fragment, entities decoded, tags dropped.
+pub fn html_to_plain(html: &str) -> String {
+    let mut out = String::new();
+    let mut chars = html.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' => {
+                for c in chars.by_ref() {
+                    if c == '>' {
+                        break;
+                    }
+                }
+            }
+            '&' => {
+                let mut entity = String::new();
+                for c in chars.by_ref() {
+                    if c == ';' {
+                        break;
+                    }
+                    entity.push(c);
+                }
+                out.push(match entity.as_str() {
+                    "lt" => '<',
+                    "gt" => '>',
+                    "amp" => '&',
+                    "quot" => '"',
+                    _ => '?',
+                });
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_and_length() {
+        assert_eq!(escape_html("<b>&\"x\""), "&lt;b&gt;&amp;&quot;x&quot;");
+        assert_eq!(visible_len("<b>中文</b>&lt;"), 3);
+        assert_eq!(visible_len("🙂"), 2);
+    }
+
+    #[test]
+    fn links_only_for_http() {
+        assert_eq!(linked_title("<T>", "javascript:alert(1)"), "&lt;T&gt;");
+        assert_eq!(linked_title("T", "https://a.b/?x=1&y=\"2\""), "<a href=\"https://a.b/?x=1&amp;y=&quot;2&quot;\">T</a>");
+    }
+
+    #[test]
+    fn splitting_respects_limit_and_blocks() {
+        let block = "<b>标题</b>\n".to_owned() + &"正文".repeat(300);
+        let html = vec![block; 10].join("\n\n");
+        let parts = split_message(&html, 1000);
+        assert!(parts.len() > 1);
+        for p in &parts {
+            assert!(visible_len(p) <= 1000, "{}", visible_len(p));
+            assert_eq!(p.matches("<b>").count(), p.matches("</b>").count());
+        }
+        let long_line = "字".repeat(5000);
+        for p in split_message(&long_line, 4096) {
+            assert!(visible_len(&p) <= 4096);
+        }
+    }
+}
+
+/// Shown when a query has nothing to search for.
+pub const USAGE_HINT_PLAIN: &str = "请输入要搜索的词，例如：人工智能 治理\n\
+也可以用：\"完整短语\"  -排除词  source:来源  after:2024-07-01  before:2024-08-01";
+
+/// A result without its number (inline mode).
+pub fn hit_block_unnumbered(hit: &Hit, excerpt_chars: usize) -> String {
+    let block = hit_block(0, hit, excerpt_chars);
+    block.strip_prefix("0. ").unwrap_or(&block).to_owned()
+}

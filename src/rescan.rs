@@ -1,0 +1,68 @@
+//! Picking up new, changed and removed seed files while the bot runs: a folder watcher for
+//! promptness, and a periodic rescan as the safety net (watchers miss events on some file
+//! systems). Syncs run on the blocking pool; searches keep using the previous snapshot until
+//! the commit lands.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+
+use crate::index::SearchIndex;
+
+/// Quiet time after a file event before syncing, so a copy of many files is one sync.
+const DEBOUNCE: Duration = Duration::from_millis(750);
+
+pub async fn run(index: Arc<SearchIndex>, seeds_dir: PathBuf, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !e.kind.is_access()) {
+            let _ = tx.send(());
+        }
+    });
+    let _watcher = match watcher {
+        Ok(mut w) => match w.watch(&seeds_dir, RecursiveMode::Recursive) {
+            Ok(()) => Some(w),
+            Err(e) => {
+                tracing::warn!("cannot watch {}: {e}; rescanning every {} s", seeds_dir.display(), every.as_secs());
+                None
+            }
+        },
+        Err(e) => {
+            tracing::warn!("no file watcher: {e}; rescanning every {} s", every.as_secs());
+            None
+        }
+    };
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await; // the first tick is immediate; start-up already synced
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            Some(()) = rx.recv() => {
+                // Let a burst of events settle.
+                loop {
+                    match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                        Ok(Some(())) => continue,
+                        _ => break,
+                    }
+                }
+            }
+            _ = stop.changed() => return,
+        }
+        let (index, dir) = (index.clone(), seeds_dir.clone());
+        match tokio::task::spawn_blocking(move || index.sync(&dir, None)).await {
+            Ok(Ok(report)) if report.changed() => tracing::info!(
+                "seeds changed: {} added, {} updated, {} deleted, {} skipped",
+                report.added,
+                report.updated,
+                report.deleted,
+                report.skipped.len()
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("sync failed: {e}"),
+            Err(e) => tracing::error!("sync task failed: {e}"),
+        }
+    }
+}

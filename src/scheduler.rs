@@ -1,0 +1,235 @@
+//! The digest scheduler: one task that sleeps until the next chat is due, wakes early when
+//! subscriptions change, and delivers each chat's digest once per local day.
+//!
+//! Exactly once: a delivery is recorded per (chat, local date) after Telegram accepted every
+//! part, in the same transaction that advances the chat's cursor. A crash between the send and
+//! the record means that digest is sent again at the next start (at most one duplicate); a
+//! failure before Telegram accepted it means it is tried again, so none is ever skipped.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
+
+use crate::app::App;
+use crate::config::parse_time;
+use crate::digest::{self, Since};
+use crate::schedule;
+use crate::store::Subscription;
+
+/// How a message send ended, as the scheduler needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent(i32),
+    /// Blocked, kicked, chat not found: counts towards disabling the subscription.
+    Gone(String),
+    /// The group became a supergroup with this id.
+    Migrated(i64),
+    /// A transient failure (5xx, timeout, network): tried again later.
+    Failed(String),
+}
+
+/// Where digests go: Telegram in production, a fake in tests.
+pub trait DigestSender: Send + Sync + 'static {
+    fn send_html(&self, chat_id: i64, html: String) -> Pin<Box<dyn Future<Output = Delivery> + Send + '_>>;
+}
+
+/// Consecutive "gone" failures after which a subscription is disabled.
+pub const DISABLE_AFTER_FAILURES: u32 = 3;
+/// Wait before retrying a chat whose delivery failed transiently.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(300);
+/// Chats delivered at once; the outbox's global limit is what paces them.
+const CONCURRENCY: usize = 64;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    pub delivered: usize,
+    pub empty: usize,
+    pub failed: usize,
+    pub disabled: usize,
+    pub migrated: usize,
+}
+
+pub struct Scheduler {
+    app: Arc<App>,
+    sender: Arc<dyn DigestSender>,
+}
+
+/// A subscription's schedule, parsed.
+fn schedule_of(app: &App, sub: &Subscription) -> (Tz, NaiveTime) {
+    let tz = sub.tz.parse().unwrap_or(app.settings.default_tz);
+    let time = parse_time(&sub.time).unwrap_or(app.settings.digest_time);
+    (tz, time)
+}
+
+/// The local date whose digest `sub` is owed at `now`, if any. After downtime only the
+/// latest missed day is owed: one digest covering everything since the last one.
+pub fn owed(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Option<chrono::NaiveDate> {
+    let (tz, time) = schedule_of(app, sub);
+    let date = schedule::owed_date(tz, time, now);
+    let due_at = schedule::local_instant(tz, date, time);
+    if due_at.timestamp() < sub.created_at {
+        return None; // subscribed after that day's time: the first digest is the next one
+    }
+    let last = app.store.last_delivery_date(sub.chat_id).ok().flatten();
+    let date_text = date.format("%Y-%m-%d").to_string();
+    match last {
+        Some(last) if last >= date_text => None,
+        _ => Some(date),
+    }
+}
+
+impl Scheduler {
+    pub fn new(app: Arc<App>, sender: Arc<dyn DigestSender>) -> Scheduler {
+        Scheduler { app, sender }
+    }
+
+    /// Delivers every digest owed at `now`; returns when the next one is due.
+    pub async fn run_due(&self, now: DateTime<Utc>) -> (PassReport, Option<DateTime<Utc>>) {
+        let subs = match self.app.store.active_subscriptions() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("scheduler: cannot read subscriptions: {e}");
+                return (PassReport::default(), Some(now + chrono::Duration::seconds(60)));
+            }
+        };
+        let due: Vec<(Subscription, chrono::NaiveDate)> =
+            subs.iter().filter_map(|s| owed(&self.app, s, now).map(|d| (s.clone(), d))).collect();
+        let mut report = PassReport::default();
+        let mut retry_soon = false;
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (sub, date) in due {
+            let permit = semaphore.clone().acquire_owned().await;
+            let (app, sender) = (self.app.clone(), self.sender.clone());
+            tasks.spawn(async move {
+                let _permit = permit;
+                deliver(&app, sender.as_ref(), sub, date, now).await
+            });
+        }
+        while let Some(result) = tasks.join_next().await {
+            match result {
+                Ok(Outcome::Delivered) => report.delivered += 1,
+                Ok(Outcome::Empty) => report.empty += 1,
+                Ok(Outcome::Disabled) => report.disabled += 1,
+                Ok(Outcome::Migrated) => report.migrated += 1,
+                Ok(Outcome::Failed) | Err(_) => {
+                    report.failed += 1;
+                    retry_soon = true;
+                }
+            }
+        }
+        let next = self.next_due(now);
+        let retry = retry_soon.then(|| now + chrono::Duration::from_std(RETRY_AFTER_FAILURE).unwrap_or_default());
+        let next = match (next, retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        (report, next)
+    }
+
+    /// The earliest next due time over all active subscriptions.
+    pub fn next_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let subs = self.app.store.active_subscriptions().ok()?;
+        subs.iter()
+            .map(|s| {
+                let (tz, time) = schedule_of(&self.app, s);
+                schedule::next_due(tz, time, now)
+            })
+            .min()
+    }
+
+    /// Runs until `stop` resolves: deliver what is owed (missed digests first), sleep until the
+    /// next due time or a subscription change.
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let changed = self.app.schedule_changed.clone();
+        loop {
+            let now = Utc::now();
+            let (report, next) = self.run_due(now).await;
+            if report != PassReport::default() {
+                tracing::info!("digests: {report:?}");
+            }
+            let sleep_for = next.map_or(Duration::from_secs(3600), |t| (t - Utc::now()).to_std().unwrap_or_default());
+            // Wake at least hourly, so clock jumps (suspend, NTP) are noticed.
+            let sleep_for = sleep_for.min(Duration::from_secs(3600));
+            tokio::select! {
+                _ = tokio::time::sleep(sleep_for) => {}
+                _ = changed.notified() => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Delivered,
+    Empty,
+    Failed,
+    Disabled,
+    Migrated,
+}
+
+/// Sends one chat's digest for `date` and records it.
+async fn deliver(app: &Arc<App>, sender: &dyn DigestSender, sub: Subscription, date: chrono::NaiveDate, now: DateTime<Utc>) -> Outcome {
+    let since = sub.cursor_seq.map_or(Since::Time(now.timestamp() - 24 * 3600), Since::Seq);
+    let keywords = sub.keywords.clone();
+    let max = app.settings.digest_max_items;
+    let app2 = app.clone();
+    let selected = tokio::task::spawn_blocking(move || digest::select(&app2.index, since, &keywords, max)).await;
+    let digest = match selected {
+        Ok(Ok(d)) => d,
+        other => {
+            tracing::error!("digest for chat {} failed: {:?}", sub.chat_id, other.err());
+            return Outcome::Failed;
+        }
+    };
+    let label = date.format("%Y-%m-%d").to_string();
+    let parts = if digest.items.is_empty() {
+        if app.settings.digest_send_empty { vec![digest::render_empty(&label)] } else { Vec::new() }
+    } else {
+        digest::render(&digest, &label, &sub.keywords)
+    };
+    let mut chat_id = sub.chat_id;
+    let mut migrated = false;
+    for part in &parts {
+        let mut result = sender.send_html(chat_id, part.clone()).await;
+        if let Delivery::Migrated(new_id) = result {
+            if let Err(e) = app.store.migrate_chat(chat_id, new_id) {
+                tracing::error!("cannot move subscription {chat_id} to {new_id}: {e}");
+                return Outcome::Failed;
+            }
+            chat_id = new_id;
+            migrated = true;
+            result = sender.send_html(chat_id, part.clone()).await;
+        }
+        match result {
+            Delivery::Sent(_) => {}
+            Delivery::Gone(reason) => {
+                let disabled = app.store.record_failure(chat_id, DISABLE_AFTER_FAILURES).unwrap_or(false);
+                if disabled {
+                    tracing::warn!("chat {chat_id}: subscription disabled after {DISABLE_AFTER_FAILURES} failures ({reason})");
+                    return Outcome::Disabled;
+                }
+                return Outcome::Failed;
+            }
+            Delivery::Migrated(_) | Delivery::Failed(_) => return Outcome::Failed,
+        }
+    }
+    if let Err(e) = app.store.record_delivery(chat_id, &label, digest.items.len(), digest.cursor, now.timestamp()) {
+        tracing::error!("chat {chat_id}: digest sent but not recorded: {e}");
+    }
+    if migrated {
+        Outcome::Migrated
+    } else if parts.is_empty() {
+        Outcome::Empty
+    } else {
+        Outcome::Delivered
+    }
+}

@@ -1,0 +1,266 @@
+//! Excerpts: the passage of a body that best matches the query, with the matched words marked.
+//!
+//! Our own highlighter instead of tantivy's `SnippetGenerator`: that one counts bytes, not
+//! characters, and panics on the backwards offsets of jieba's search mode. Here matching is a
+//! substring search of the query's words in the folded body, which is aligned character for
+//! character with the original, so highlights land on the text as written (traditional
+//! characters, full-width letters and all).
+
+use std::ops::Range;
+
+use crate::text::fold;
+
+/// Default excerpt length in characters.
+pub const EXCERPT_CHARS: usize = 120;
+
+/// Characters shown before the first match, so the reader sees its context.
+const LEAD_CHARS: usize = 24;
+
+/// At most this many occurrences of one word are considered (a long body full of one word).
+const MAX_OCCURRENCES: usize = 64;
+
+/// A word to highlight and how much finding it is worth (rarer words are worth more).
+#[derive(Debug, Clone)]
+pub struct Needle {
+    pub text: String,
+    pub weight: f32,
+}
+
+/// A piece of body text with highlighted character ranges.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Excerpt {
+    pub text: String,
+    /// Sorted, non-overlapping character ranges of `text`.
+    pub highlights: Vec<Range<usize>>,
+    /// The excerpt starts after the body's start / ends before the body's end.
+    pub cut_start: bool,
+    pub cut_end: bool,
+}
+
+impl Excerpt {
+    /// Splits the text into (piece, highlighted) runs.
+    pub fn runs(&self) -> Vec<(&str, bool)> {
+        let mut out = Vec::new();
+        let byte_at = char_to_byte_map(&self.text);
+        let mut pos = 0;
+        for r in &self.highlights {
+            if r.start > pos {
+                out.push((&self.text[byte_at[pos]..byte_at[r.start]], false));
+            }
+            out.push((&self.text[byte_at[r.start]..byte_at[r.end]], true));
+            pos = r.end;
+        }
+        let len = byte_at.len() - 1;
+        if pos < len {
+            out.push((&self.text[byte_at[pos]..], false));
+        }
+        out
+    }
+
+    /// Renders with `open`/`close` around highlights and `escape` applied to every piece.
+    pub fn render(&self, open: &str, close: &str, escape: impl Fn(&str) -> String) -> String {
+        let mut out = String::new();
+        if self.cut_start {
+            out.push('…');
+        }
+        for (piece, marked) in self.runs() {
+            if marked {
+                out.push_str(open);
+                out.push_str(&escape(piece));
+                out.push_str(close);
+            } else {
+                out.push_str(&escape(piece));
+            }
+        }
+        if self.cut_end {
+            out.push('…');
+        }
+        out
+    }
+
+    /// Plain text (no markup).
+    pub fn plain(&self) -> String {
+        self.render("", "", str::to_owned)
+    }
+
+    /// Telegram HTML: `<b>` highlights, everything escaped.
+    pub fn html(&self) -> String {
+        self.render("<b>", "</b>", crate::render::escape_html)
+    }
+
+    /// Shortens to at most `max_chars` characters of text, keeping highlights whole when possible.
+    pub fn shortened(&self, max_chars: usize) -> Excerpt {
+        let len = self.text.chars().count();
+        if len <= max_chars {
+            return self.clone();
+        }
+        let text: String = self.text.chars().take(max_chars).collect();
+        let highlights = self
+            .highlights
+            .iter()
+            .filter(|r| r.start < max_chars)
+            .map(|r| r.start..r.end.min(max_chars))
+            .collect();
+        Excerpt { text, highlights, cut_start: self.cut_start, cut_end: true }
+    }
+}
+
+/// Byte offset of each char, plus the total length at the end.
+fn char_to_byte_map(text: &str) -> Vec<usize> {
+    let mut map: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+    map.push(text.len());
+    map
+}
+
+/// Builds the excerpt of `body` (paragraphs separated by `\n`) for the given needles (folded).
+pub fn excerpt(body: &str, needles: &[Needle], max_chars: usize) -> Excerpt {
+    let max_chars = max_chars.max(10);
+    let display: Vec<char> = body.chars().map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c }).collect();
+    let folded = fold(body);
+    let folded_bytes = char_to_byte_map(&folded);
+    // `fold` keeps one char per char; if that ever failed, show the start without highlights.
+    if folded_bytes.len() != display.len() + 1 {
+        return window(&display, 0, max_chars, Vec::new());
+    }
+    let byte_to_char = |b: usize| folded_bytes.partition_point(|&x| x < b);
+
+    let mut matches: Vec<(Range<usize>, usize)> = Vec::new();
+    for (n, needle) in needles.iter().enumerate() {
+        if needle.text.is_empty() || needle.weight <= 0.0 {
+            continue;
+        }
+        for (b, m) in folded.match_indices(needle.text.as_str()).take(MAX_OCCURRENCES) {
+            matches.push((byte_to_char(b)..byte_to_char(b + m.len()), n));
+        }
+    }
+    if matches.is_empty() {
+        return window(&display, 0, max_chars, Vec::new());
+    }
+    matches.sort_by_key(|(r, _)| (r.start, r.end));
+
+    let start = best_window_start(&matches, needles, max_chars);
+    let start = snap_to_sentence(&display, start, matches.iter().find(|(r, _)| r.start >= start).map_or(start, |(r, _)| r.start));
+    let ranges = matches.into_iter().map(|(r, _)| r).collect();
+    window(&display, start, max_chars, ranges)
+}
+
+/// The window start whose `max_chars` cover the most valuable set of distinct needles.
+fn best_window_start(matches: &[(Range<usize>, usize)], needles: &[Needle], max_chars: usize) -> usize {
+    let mut best = (f32::MIN, 0usize);
+    let mut seen = vec![false; needles.len()];
+    for (i, (first, _)) in matches.iter().enumerate() {
+        let start = first.start.saturating_sub(LEAD_CHARS);
+        let end = start + max_chars;
+        seen.iter_mut().for_each(|s| *s = false);
+        let mut score = 0.0;
+        for (r, n) in &matches[i..] {
+            if r.end > end {
+                break;
+            }
+            if !seen[*n] {
+                seen[*n] = true;
+                score += needles[*n].weight;
+            } else {
+                score += needles[*n].weight * 0.1;
+            }
+        }
+        if score > best.0 {
+            best = (score, start);
+        }
+    }
+    best.1
+}
+
+/// Moves the start to the beginning of the sentence that holds the first match, when that is
+/// not far before it, so the excerpt does not open mid-sentence.
+fn snap_to_sentence(chars: &[char], start: usize, first_match: usize) -> usize {
+    let first_match = first_match.min(chars.len());
+    if start == 0 || first_match == 0 {
+        return start;
+    }
+    let earliest = first_match.saturating_sub(LEAD_CHARS * 2);
+    (earliest..first_match)
+        .rev()
+        .find(|&i| matches!(chars[i], '。' | '！' | '？' | '!' | '?' | ';' | '；' | ' '))
+        .map_or(start, |i| i + 1)
+}
+
+fn window(chars: &[char], start: usize, max_chars: usize, ranges: Vec<Range<usize>>) -> Excerpt {
+    let start = start.min(chars.len());
+    let end = (start + max_chars).min(chars.len());
+    // Skip leading spaces inside the window.
+    let mut s = start;
+    while s < end && chars[s] == ' ' {
+        s += 1;
+    }
+    let text: String = chars[s..end].iter().collect();
+    let mut highlights: Vec<Range<usize>> = Vec::new();
+    for r in ranges {
+        let (a, b) = (r.start.max(s), r.end.min(end));
+        if a >= b {
+            continue;
+        }
+        let (a, b) = (a - s, b - s);
+        match highlights.last_mut() {
+            Some(last) if a <= last.end => last.end = last.end.max(b),
+            _ => highlights.push(a..b),
+        }
+    }
+    Excerpt { text, highlights, cut_start: start > 0, cut_end: end < chars.len() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needles(words: &[&str]) -> Vec<Needle> {
+        words.iter().map(|w| Needle { text: fold(w), weight: 1.0 }).collect()
+    }
+
+    #[test]
+    fn highlights_overlapping_sub_words_as_one() {
+        let e = excerpt("我们研究人工智能的治理。", &needles(&["人工", "智能", "人工智能"]), 100);
+        assert_eq!(e.html(), "我们研究<b>人工智能</b>的治理。");
+    }
+
+    #[test]
+    fn finds_the_passage_far_into_the_body() {
+        let body = format!("{}关键词在这里出现。{}", "无关内容。".repeat(100), "尾巴。".repeat(100));
+        let e = excerpt(&body, &needles(&["关键词"]), 60);
+        assert!(e.cut_start && e.cut_end);
+        assert!(e.plain().contains("关键词"), "{}", e.plain());
+        assert!(e.text.chars().count() <= 60);
+    }
+
+    #[test]
+    fn no_match_gives_the_start() {
+        let e = excerpt("第一段。\n第二段。", &needles(&["没有"]), 100);
+        assert_eq!(e.plain(), "第一段。 第二段。");
+        assert!(e.highlights.is_empty());
+    }
+
+    #[test]
+    fn highlights_traditional_text_as_written_and_escapes() {
+        let e = excerpt("<臺灣> & 經濟", &needles(&["台湾"]), 100);
+        assert_eq!(e.html(), "&lt;<b>臺灣</b>&gt; &amp; 經濟");
+    }
+
+    #[test]
+    fn hostile_text_never_panics() {
+        let hostile = ["", "\u{0}", "🙂🙂🙂", "a\u{301}\u{301}", "\n\n\n", "𠀀𠀁𠀂", "ＡＢＣ"];
+        for body in hostile {
+            for n in [&["🙂"][..], &["a"], &[""], &["𠀁"], &["ｂ"]] {
+                let e = excerpt(body, &needles(n), 3);
+                let _ = (e.html(), e.plain(), e.shortened(1).html());
+            }
+        }
+    }
+
+    #[test]
+    fn shortening_keeps_valid_ranges() {
+        let e = excerpt("人工智能人工智能人工智能", &needles(&["智能"]), 100).shortened(5);
+        assert_eq!(e.text.chars().count(), 5);
+        assert!(e.highlights.iter().all(|r| r.end <= 5));
+        assert!(e.html().ends_with('…'));
+    }
+}

@@ -1,0 +1,256 @@
+//! Running a user's query against the index: query building, ranking, paging, excerpts.
+
+pub mod excerpt;
+pub mod query;
+
+use std::collections::HashSet;
+use std::ops::Bound;
+
+use chrono::NaiveDate;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
+
+pub use excerpt::{EXCERPT_CHARS, Excerpt, Needle};
+pub use query::UserQuery;
+
+use crate::corpus::dates::{date_key, from_date_key};
+use crate::index::{Fields, SearchIndex};
+use crate::text::{bigrams, phrase_words, words};
+
+/// Title matches count this much more than body matches.
+const TITLE_BOOST: f32 = 2.0;
+/// Weight of the bigram fields relative to the jieba word fields.
+const BIGRAM_WEIGHT: f32 = 0.8;
+/// Caps on clauses, whatever the query's length.
+const MAX_WORDS: usize = 48;
+const MAX_BIGRAMS: usize = 96;
+
+/// Function words that say nothing about what is wanted; they still rank (BM25 gives them
+/// little weight) but are not highlighted.
+const STOPWORDS: &[&str] = &[
+    "的", "了", "是", "在", "和", "与", "及", "或", "有", "为", "被", "把", "将", "对", "从", "由", "于", "以", "之",
+    "也", "都", "而", "等", "吗", "呢", "吧", "啊", "么", "什么", "哪", "哪个", "哪些", "哪里", "谁", "怎么",
+    "怎样", "如何", "为什么", "多少", "几", "是否", "这", "那", "这个", "那个", "一个", "用", "会", "能", "可以",
+    "a", "an", "the", "of", "and", "or", "to", "in", "is", "for", "on",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    #[default]
+    Relevance,
+    Date,
+}
+
+/// Paging and presentation options.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchOptions {
+    pub sort: Sort,
+    pub offset: usize,
+    pub limit: usize,
+    pub excerpt_chars: usize,
+    /// Allow a query without words (then everything matching the filters, newest first).
+    pub allow_empty: bool,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions { sort: Sort::Relevance, offset: 0, limit: 10, excerpt_chars: EXCERPT_CHARS, allow_empty: false }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("the query has no words to search for")]
+    NoWords,
+    #[error("search failed: {0}")]
+    Index(#[from] tantivy::TantivyError),
+}
+
+/// One result.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// Path relative to the seeds folder.
+    pub key: String,
+    /// File name without extension.
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub source: String,
+    pub date: Option<NaiveDate>,
+    pub score: f32,
+    pub excerpt: Excerpt,
+}
+
+/// A page of results.
+#[derive(Debug, Clone)]
+pub struct SearchResults {
+    pub query: UserQuery,
+    pub total: usize,
+    pub offset: usize,
+    pub hits: Vec<Hit>,
+}
+
+/// Parses and runs a query.
+pub fn search(index: &SearchIndex, input: &str, opts: &SearchOptions) -> Result<SearchResults, SearchError> {
+    let parsed = query::parse(input);
+    run(index, &index.searcher(), parsed, opts)
+}
+
+/// Runs a parsed query on a given searcher (a consistent snapshot).
+pub fn run(index: &SearchIndex, searcher: &Searcher, parsed: UserQuery, opts: &SearchOptions) -> Result<SearchResults, SearchError> {
+    let f = index.fields();
+    let has_words = parsed.has_words();
+    if !has_words && !(opts.allow_empty || parsed.has_filters()) {
+        return Err(SearchError::NoWords);
+    }
+    let tantivy_query = build_query(f, &parsed);
+    let sort = if has_words { opts.sort } else { Sort::Date };
+    let limit = opts.limit.max(1);
+    let (addresses, total): (Vec<(f32, DocAddress)>, usize) = match sort {
+        Sort::Relevance => {
+            let top = TopDocs::with_limit(limit).and_offset(opts.offset).order_by_score();
+            searcher.search(&tantivy_query, &(top, Count))?
+        }
+        Sort::Date => {
+            let top = TopDocs::with_limit(limit).and_offset(opts.offset).tweak_score(|segment: &tantivy::SegmentReader| {
+                let dates = segment.fast_fields().i64("date").ok().map(|c| c.first_or_default_col(0));
+                move |doc, score| (dates.as_ref().map_or(0, |d| d.get_val(doc)), score)
+            });
+            let (docs, total): (Vec<((i64, f32), DocAddress)>, usize) = searcher.search(&tantivy_query, &(top, Count))?;
+            (docs.into_iter().map(|((_, score), a)| (score, a)).collect(), total)
+        }
+    };
+    let needles = needles(searcher, f, &parsed);
+    let mut hits = Vec::with_capacity(addresses.len());
+    for (score, address) in addresses {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        hits.push(hit_from_doc(f, &doc, score, &needles, opts.excerpt_chars));
+    }
+    Ok(SearchResults { query: parsed, total, offset: opts.offset, hits })
+}
+
+/// Builds a [`Hit`] from a stored document.
+pub fn hit_from_doc(f: &Fields, doc: &TantivyDocument, score: f32, needles: &[Needle], excerpt_chars: usize) -> Hit {
+    let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let body = text(f.body);
+    Hit {
+        key: text(f.key),
+        id: text(f.id),
+        title: text(f.title),
+        url: text(f.url),
+        source: text(f.source),
+        date: doc.get_first(f.date).and_then(|v| v.as_i64()).and_then(from_date_key),
+        score,
+        excerpt: excerpt::excerpt(&body, needles, excerpt_chars),
+    }
+}
+
+/// The tantivy query for a parsed user query.
+pub fn build_query(f: &Fields, q: &UserQuery) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let ranked = ranking_query(f, q);
+    if let Some(ranked) = ranked {
+        clauses.push((Occur::Must, ranked));
+    }
+    for phrase in &q.phrases {
+        if let Some(pq) = phrase_in_title_or_body(f, phrase) {
+            clauses.push((Occur::Must, pq));
+        }
+    }
+    for excluded in &q.excluded {
+        if let Some(pq) = phrase_in_title_or_body(f, excluded) {
+            clauses.push((Occur::MustNot, pq));
+        }
+    }
+    if let Some(source) = &q.source {
+        let term = Term::from_field_text(f.source_key, source);
+        clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
+    }
+    if q.after.is_some() || q.before.is_some() {
+        let lower = q.after.map_or(Bound::Unbounded, |d| Bound::Included(Term::from_field_i64(f.date, date_key(Some(d)))));
+        let upper = q.before.map_or(Bound::Unbounded, |d| Bound::Excluded(Term::from_field_i64(f.date, date_key(Some(d)))));
+        clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+    }
+    if !clauses.iter().any(|(occur, _)| *occur == Occur::Must) {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// OR of every word and bigram of the free text and phrases, over title (boosted) and body.
+/// BM25 then puts documents matching more and rarer words first.
+fn ranking_query(f: &Fields, q: &UserQuery) -> Option<Box<dyn Query>> {
+    let mut seen_words = HashSet::new();
+    let mut seen_bigrams = HashSet::new();
+    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let term_query = |field: Field, text: &str, boost: f32| -> (Occur, Box<dyn Query>) {
+        let tq = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
+        (Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost)))
+    };
+    for text in q.text.iter().chain(&q.phrases) {
+        for w in words(text) {
+            if seen_words.len() < MAX_WORDS && seen_words.insert(w.to_owned()) {
+                should.push(term_query(f.title_w, w, TITLE_BOOST));
+                should.push(term_query(f.body_w, w, 1.0));
+            }
+        }
+        for b in bigrams(text) {
+            if seen_bigrams.len() < MAX_BIGRAMS && seen_bigrams.insert(b.text.to_owned()) {
+                should.push(term_query(f.title_b, b.text, TITLE_BOOST * BIGRAM_WEIGHT));
+                should.push(term_query(f.body_b, b.text, BIGRAM_WEIGHT));
+            }
+        }
+    }
+    (!should.is_empty()).then(|| Box::new(BooleanQuery::new(should)) as Box<dyn Query>)
+}
+
+/// Exact phrase in the title or the body: its words (jieba default mode) at the same relative
+/// character offsets. The word fields index character offsets as positions, and search mode
+/// also indexes the dictionary sub-words of longer words, so the phrase matches however the
+/// surrounding text was segmented.
+fn phrase_in_title_or_body(f: &Fields, phrase: &str) -> Option<Box<dyn Query>> {
+    let words = phrase_words(phrase);
+    let first = words.first()?.0;
+    let either = |make: &dyn Fn(Field) -> Box<dyn Query>| -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(vec![(Occur::Should, make(f.title_w)), (Occur::Should, make(f.body_w))]))
+    };
+    if words.len() == 1 {
+        let word = &words[0].1;
+        return Some(either(&|field| Box::new(TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::Basic))));
+    }
+    Some(either(&|field| {
+        let terms = words.iter().map(|(offset, w)| (offset - first, Term::from_field_text(field, w))).collect();
+        Box::new(PhraseQuery::new_with_offset(terms))
+    }))
+}
+
+/// Words to highlight in excerpts, weighted by rarity (IDF in the body field). Phrases are
+/// highlighted whole.
+pub fn needles(searcher: &Searcher, f: &Fields, q: &UserQuery) -> Vec<Needle> {
+    let n = searcher.num_docs().max(1) as f32;
+    let idf = |word: &str| {
+        let df = searcher.doc_freq(&Term::from_field_text(f.body_w, word)).unwrap_or(0) as f32;
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05)
+    };
+    let mut out: Vec<Needle> = Vec::new();
+    let mut seen = HashSet::new();
+    for text in &q.text {
+        for w in words(text) {
+            if STOPWORDS.contains(&w) || !seen.insert(w.to_owned()) {
+                continue;
+            }
+            out.push(Needle { text: w.to_owned(), weight: idf(w) });
+        }
+    }
+    for phrase in &q.phrases {
+        let trimmed = phrase.trim();
+        if !trimmed.is_empty() && seen.insert(trimmed.to_owned()) {
+            let weight = words(trimmed).iter().map(|w| idf(w)).sum::<f32>().max(1.0) * 2.0;
+            out.push(Needle { text: trimmed.to_owned(), weight });
+        }
+    }
+    out
+}

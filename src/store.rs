@@ -1,0 +1,357 @@
+//! SQLite storage under DATA_DIR: search sessions behind page buttons, subscriptions and the
+//! record of delivered digests. Versioned migrations run at open; WAL mode; every change is
+//! one transaction.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Each entry moves the schema one version up; never edit an entry once released.
+const MIGRATIONS: &[&str] = &[
+    // 1: search sessions, so page buttons keep working across restarts.
+    "CREATE TABLE searches (
+        id INTEGER PRIMARY KEY,
+        nonce INTEGER NOT NULL,
+        chat_id INTEGER NOT NULL,
+        query TEXT NOT NULL,
+        sort TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );",
+    // 2: subscriptions and deliveries.
+    "CREATE TABLE subscriptions (
+        chat_id INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        tz TEXT NOT NULL,
+        keywords TEXT NOT NULL DEFAULT '',
+        cursor_seq INTEGER,
+        created_at INTEGER NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        enabled INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE deliveries (
+        chat_id INTEGER NOT NULL,
+        local_date TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        items INTEGER NOT NULL,
+        cursor_seq INTEGER,
+        PRIMARY KEY (chat_id, local_date)
+    );",
+];
+
+/// Search sessions older than this are forgotten; their buttons then say so.
+pub const SEARCH_TTL_SECS: i64 = 30 * 24 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("database {0} was written by a newer jianbao (schema version {1}); upgrade jianbao")]
+    TooNew(PathBuf, i64),
+}
+
+/// A stored search, as a page button refers to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedSearch {
+    pub id: i64,
+    pub nonce: u32,
+    pub query: String,
+    pub sort: String,
+}
+
+/// A chat's digest subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub chat_id: i64,
+    /// Local time of day, `HH:MM`.
+    pub time: String,
+    /// IANA time zone name.
+    pub tz: String,
+    /// Optional filter, same syntax as /search.
+    pub keywords: String,
+    /// Ingest sequence up to which articles were already sent (None: nothing sent yet).
+    pub cursor_seq: Option<u64>,
+    pub created_at: i64,
+    pub failures: u32,
+    pub enabled: bool,
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating) `data_dir/jianbao.sqlite3` and applies pending migrations.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join("jianbao.sqlite3");
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        if let Some(parent) = path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let mut conn = Connection::open(&path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::TooNew(path, version));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(Store { conn: Mutex::new(conn), path })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// Saves a search for its page buttons; the nonce makes ids unguessable.
+    pub fn save_search(&self, chat_id: i64, query: &str, sort: &str, now: i64) -> Result<SavedSearch, StoreError> {
+        let nonce: u32 = rand_u32();
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO searches (nonce, chat_id, query, sort, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![nonce, chat_id, query, sort, now],
+        )
+        .map_err(|e| self.err(e))?;
+        let id = conn.last_insert_rowid();
+        // Forget old sessions now and then (cheap with the primary key).
+        if id % 100 == 0 {
+            let _ = conn.execute("DELETE FROM searches WHERE created_at < ?1", params![now - SEARCH_TTL_SECS]);
+        }
+        Ok(SavedSearch { id, nonce, query: query.to_owned(), sort: sort.to_owned() })
+    }
+
+    /// The saved search with this id and nonce, if it still exists.
+    pub fn load_search(&self, id: i64, nonce: u32) -> Result<Option<SavedSearch>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT id, nonce, query, sort FROM searches WHERE id = ?1 AND nonce = ?2",
+                params![id, nonce],
+                |r| Ok(SavedSearch { id: r.get(0)?, nonce: r.get(1)?, query: r.get(2)?, sort: r.get(3)? }),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Creates or updates a subscription (re-enabling it); keeps its cursor.
+    pub fn upsert_subscription(&self, chat_id: i64, time: &str, tz: &str, keywords: &str, now: i64) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO subscriptions (chat_id, time, tz, keywords, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(chat_id) DO UPDATE SET time = excluded.time, tz = excluded.tz,
+                    keywords = excluded.keywords, enabled = 1, failures = 0",
+                params![chat_id, time, tz, keywords, now],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_timezone(&self, chat_id: i64, tz: &str) -> Result<bool, StoreError> {
+        self.conn()
+            .execute("UPDATE subscriptions SET tz = ?2 WHERE chat_id = ?1", params![chat_id, tz])
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn delete_subscription(&self, chat_id: i64) -> Result<bool, StoreError> {
+        self.conn()
+            .execute("DELETE FROM subscriptions WHERE chat_id = ?1", params![chat_id])
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn subscription(&self, chat_id: i64) -> Result<Option<Subscription>, StoreError> {
+        self.conn()
+            .query_row(&format!("{SUB_SELECT} WHERE chat_id = ?1"), params![chat_id], row_to_subscription)
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every enabled subscription.
+    pub fn active_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{SUB_SELECT} WHERE enabled = 1 ORDER BY chat_id")).map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], row_to_subscription).map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn count_subscriptions(&self) -> Result<u64, StoreError> {
+        self.conn()
+            .query_row("SELECT COUNT(*) FROM subscriptions WHERE enabled = 1", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The local date of the chat's last recorded digest.
+    pub fn last_delivery_date(&self, chat_id: i64) -> Result<Option<String>, StoreError> {
+        self.conn()
+            .query_row("SELECT MAX(local_date) FROM deliveries WHERE chat_id = ?1", params![chat_id], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records a delivered digest and advances the chat's cursor in one transaction, after
+    /// Telegram accepted the message. Returns false if that (chat, date) was already recorded.
+    pub fn record_delivery(&self, chat_id: i64, local_date: &str, items: usize, cursor_seq: Option<u64>, now: i64) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let inserted = tx
+            .execute(
+                "INSERT OR IGNORE INTO deliveries (chat_id, local_date, sent_at, items, cursor_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![chat_id, local_date, now, items as i64, cursor_seq.map(|s| s as i64)],
+            )
+            .map_err(|e| self.err(e))?;
+        if let Some(seq) = cursor_seq {
+            tx.execute(
+                "UPDATE subscriptions SET cursor_seq = MAX(COALESCE(cursor_seq, -1), ?2), failures = 0 WHERE chat_id = ?1",
+                params![chat_id, seq as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(inserted > 0)
+    }
+
+    /// Counts a failed delivery; disables the subscription at `limit` consecutive failures.
+    /// Returns true when it was disabled now.
+    pub fn record_failure(&self, chat_id: i64, limit: u32) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        tx.execute("UPDATE subscriptions SET failures = failures + 1 WHERE chat_id = ?1", params![chat_id])
+            .map_err(|e| self.err(e))?;
+        let disabled = tx
+            .execute(
+                "UPDATE subscriptions SET enabled = 0 WHERE chat_id = ?1 AND enabled = 1 AND failures >= ?2",
+                params![chat_id, limit],
+            )
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(disabled > 0)
+    }
+
+    /// A group became a supergroup: its subscription and history move to the new id.
+    pub fn migrate_chat(&self, old: i64, new: i64) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM subscriptions WHERE chat_id = ?2 AND EXISTS (SELECT 1 FROM subscriptions WHERE chat_id = ?1)", params![old, new])
+            .map_err(|e| self.err(e))?;
+        tx.execute("UPDATE subscriptions SET chat_id = ?2 WHERE chat_id = ?1", params![old, new]).map_err(|e| self.err(e))?;
+        tx.execute("UPDATE OR IGNORE deliveries SET chat_id = ?2 WHERE chat_id = ?1", params![old, new]).map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM deliveries WHERE chat_id = ?1", params![old]).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+}
+
+const SUB_SELECT: &str = "SELECT chat_id, time, tz, keywords, cursor_seq, created_at, failures, enabled FROM subscriptions";
+
+fn row_to_subscription(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
+    Ok(Subscription {
+        chat_id: r.get(0)?,
+        time: r.get(1)?,
+        tz: r.get(2)?,
+        keywords: r.get(3)?,
+        cursor_seq: r.get::<_, Option<i64>>(4)?.map(|s| s as u64),
+        created_at: r.get(5)?,
+        failures: r.get::<_, i64>(6)? as u32,
+        enabled: r.get::<_, i64>(7)? != 0,
+    })
+}
+
+/// A random 32-bit number from the OS-seeded hasher (no extra crate for one nonce).
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.finish() as u32
+}
+
+/// Holds `DATA_DIR/jianbao.lock` for the life of the process, so two bots never run (and send)
+/// on the same data.
+pub struct InstanceLock {
+    _file: std::fs::File,
+}
+
+impl InstanceLock {
+    pub fn acquire(data_dir: &Path) -> Result<InstanceLock, String> {
+        std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+        let path = data_dir.join("jianbao.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(InstanceLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+                "another jianbao bot is already running on {} (lock file {} is held); stop it first",
+                data_dir.display(),
+                path.display()
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_data_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.upsert_subscription(42, "08:00", "Asia/Shanghai", "", 1).unwrap();
+            let s = store.save_search(42, "人工智能", "relevance", 1).unwrap();
+            assert_eq!(store.load_search(s.id, s.nonce).unwrap(), Some(s.clone()));
+            assert_eq!(store.load_search(s.id, s.nonce.wrapping_add(1)).unwrap(), None);
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.subscription(42).unwrap().unwrap().tz, "Asia/Shanghai");
+    }
+
+    #[test]
+    fn deliveries_are_recorded_once_and_move_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.upsert_subscription(7, "08:00", "UTC", "", 1).unwrap();
+        assert!(store.record_delivery(7, "2024-07-10", 3, Some(10), 2).unwrap());
+        assert!(!store.record_delivery(7, "2024-07-10", 3, Some(10), 3).unwrap());
+        assert_eq!(store.subscription(7).unwrap().unwrap().cursor_seq, Some(10));
+        assert_eq!(store.last_delivery_date(7).unwrap().as_deref(), Some("2024-07-10"));
+    }
+
+    #[test]
+    fn failures_disable_and_migration_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.upsert_subscription(-1, "08:00", "UTC", "", 1).unwrap();
+        assert!(!store.record_failure(-1, 3).unwrap());
+        assert!(!store.record_failure(-1, 3).unwrap());
+        assert!(store.record_failure(-1, 3).unwrap());
+        assert!(store.active_subscriptions().unwrap().is_empty());
+        store.upsert_subscription(-2, "09:00", "UTC", "", 1).unwrap();
+        store.migrate_chat(-2, -1002).unwrap();
+        assert!(store.subscription(-2).unwrap().is_none());
+        assert_eq!(store.subscription(-1002).unwrap().unwrap().time, "09:00");
+    }
+
+    #[test]
+    fn second_instance_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = InstanceLock::acquire(dir.path()).unwrap();
+        let second = InstanceLock::acquire(dir.path());
+        assert!(second.is_err_and(|e| e.contains("already running")));
+    }
+}

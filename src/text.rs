@@ -1,0 +1,308 @@
+//! Text analysis shared by documents and queries: folding (script, width, case) and the two
+//! tokenizations the index uses (jieba search-mode words and overlapping CJK bigrams).
+//!
+//! Everything is folded *before* tokenizing, so a query typed in traditional characters, in
+//! full-width letters or in another case meets the same terms as the documents.
+
+use std::sync::LazyLock;
+
+use jieba_rs::Jieba;
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+/// Loading jieba's dictionary takes ~0.15 s: do it once per process.
+static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
+
+/// Forces the dictionary load now (start-up) rather than on the first query.
+pub fn warm_up() {
+    LazyLock::force(&JIEBA);
+}
+
+/// Folds one character for searching: full-width ASCII forms to ASCII, ideographic space to a
+/// space, ASCII upper case to lower case. Traditional→simplified is done by [`fold`].
+fn fold_width_case(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => {
+            let ascii = char::from_u32(c as u32 - 0xFEE0).unwrap_or(c);
+            ascii.to_ascii_lowercase()
+        }
+        '\u{3000}' => ' ',
+        _ => c.to_ascii_lowercase(),
+    }
+}
+
+/// True for characters that may need traditional→simplified conversion. Skipping pure ASCII
+/// text avoids the converter's cost on the Latin parts of a document.
+fn has_cjk(text: &str) -> bool {
+    text.chars().any(is_cjk)
+}
+
+/// Folds text for indexing and querying. The result has exactly as many `char`s as the input,
+/// one for one, so character offsets found in the folded text are valid in the original
+/// (the excerpt highlighter relies on this).
+pub fn fold(text: &str) -> String {
+    let simplified = if has_cjk(text) {
+        let converted = zhconv::zhconv(text, zhconv::Variant::ZhHans);
+        if converted.chars().count() == text.chars().count() {
+            converted
+        } else {
+            // A phrase rule changed the length: convert character by character instead, which
+            // keeps the alignment at the cost of phrase-level accuracy (rare).
+            text.chars().map(fold_one_cjk).collect()
+        }
+    } else {
+        text.to_owned()
+    };
+    simplified.chars().map(fold_width_case).collect()
+}
+
+fn fold_one_cjk(c: char) -> char {
+    if !is_cjk(c) {
+        return c;
+    }
+    let mut buf = [0u8; 4];
+    let converted = zhconv::zhconv(c.encode_utf8(&mut buf), zhconv::Variant::ZhHans);
+    let mut chars = converted.chars();
+    match (chars.next(), chars.next()) {
+        (Some(one), None) => one,
+        _ => c,
+    }
+}
+
+/// CJK ideographs (unified, extension A–F, compatibility).
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+}
+
+/// A token worth indexing has at least one letter or digit: jieba also emits whitespace and
+/// punctuation as tokens, and indexing those makes every query with a space match everything.
+fn is_searchable(word: &str) -> bool {
+    // Fast path: a CJK first character (the common case) is searchable.
+    word.chars().next().is_some_and(is_cjk) || word.chars().any(char::is_alphanumeric)
+}
+
+/// Jieba search-mode words of already folded text (`人工智能` also yields `人工`, `智能`).
+pub fn words(folded: &str) -> Vec<&str> {
+    JIEBA
+        .cut_for_search(folded, true)
+        .into_iter()
+        .map(|t| t.word)
+        .filter(|w| is_searchable(w))
+        .collect()
+}
+
+/// The words of a phrase as jieba's default mode cuts it, each with its character offset
+/// (the position space of [`WordsTokenizer`]). Spaces next to CJK characters are dropped
+/// first: `"全球 治理"` means the words side by side.
+pub fn phrase_words(folded: &str) -> Vec<(usize, String)> {
+    let chars: Vec<char> = folded.chars().collect();
+    let compact: String = chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, c)| {
+            !c.is_whitespace()
+                || !(i > 0 && is_cjk(chars[i - 1]) || chars.get(i + 1).copied().is_some_and(is_cjk))
+        })
+        .map(|(_, c)| *c)
+        .collect();
+    JIEBA
+        .cut(&compact, true)
+        .into_iter()
+        .filter(|t| is_searchable(t.word))
+        .map(|t| (t.start, t.word.to_owned()))
+        .collect()
+}
+
+/// A token with its byte range in the folded text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span<'a> {
+    pub text: &'a str,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Overlapping CJK bigrams (a lone CJK character stays a unigram) and whole alphanumeric
+/// words, in text order. Bigrams make phrase search an exact substring match and catch words
+/// that jieba segments differently in a query and in a document.
+pub fn bigrams(folded: &str) -> Vec<Span<'_>> {
+    let mut pos = 0;
+    std::iter::from_fn(|| next_bigram(folded, &mut pos)).collect()
+}
+
+/// The next bigram or word at or after byte `*pos`; advances `*pos`.
+fn next_bigram<'a>(text: &'a str, pos: &mut usize) -> Option<Span<'a>> {
+    loop {
+        let rest = text.get(*pos..)?;
+        let mut chars = rest.char_indices();
+        let (_, c) = chars.next()?;
+        let start = *pos;
+        if is_cjk(c) {
+            let first_len = c.len_utf8();
+            match chars.next() {
+                Some((_, d)) if is_cjk(d) => {
+                    // Bigram; the next one starts at the second character.
+                    *pos = start + first_len;
+                    let end = *pos + d.len_utf8();
+                    return Some(Span { text: &text[start..end], start, end });
+                }
+                _ => {
+                    *pos = start + first_len;
+                    // A lone character, unless it ends a run (then the last bigram covered it).
+                    let preceded_by_cjk = text[..start].chars().next_back().is_some_and(is_cjk);
+                    if !preceded_by_cjk {
+                        return Some(Span { text: &text[start..*pos], start, end: *pos });
+                    }
+                }
+            }
+        } else if c.is_alphanumeric() {
+            let len: usize = rest.chars().take_while(|&d| d.is_alphanumeric() && !is_cjk(d)).map(char::len_utf8).sum();
+            *pos = start + len;
+            return Some(Span { text: &text[start..*pos], start, end: *pos });
+        } else {
+            *pos = start + c.len_utf8();
+        }
+    }
+}
+
+/// Name under which [`WordsTokenizer`] is registered with tantivy.
+pub const WORDS_TOKENIZER: &str = "jb_words";
+/// Name under which [`BigramTokenizer`] is registered with tantivy.
+pub const BIGRAM_TOKENIZER: &str = "jb_bigram";
+
+/// Tantivy tokenizer over jieba search-mode words. Input must already be [`fold`]ed.
+#[derive(Clone, Default)]
+pub struct WordsTokenizer;
+
+/// Tantivy tokenizer over [`bigrams`]. Input must already be [`fold`]ed.
+#[derive(Clone, Default)]
+pub struct BigramTokenizer;
+
+/// Token stream over jieba's output: one reused tantivy token, no allocation per token.
+pub struct WordsTokenStream<'a> {
+    words: std::vec::IntoIter<jieba_rs::Token<'a>>,
+    token: Token,
+}
+
+impl TokenStream for WordsTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        for w in self.words.by_ref() {
+            if !is_searchable(w.word) {
+                continue;
+            }
+            self.token.text.clear();
+            self.token.text.push_str(w.word);
+            self.token.offset_from = w.byte_start;
+            self.token.offset_to = w.byte_end;
+            // Position = character offset: search mode's sub-words then share the position
+            // space of the whole words, so a phrase can be matched with explicit offsets.
+            self.token.position = w.start;
+            return true;
+        }
+        false
+    }
+    fn token(&self) -> &Token {
+        &self.token
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+impl Tokenizer for WordsTokenizer {
+    type TokenStream<'a> = WordsTokenStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordsTokenStream<'a> {
+        let mut words = JIEBA.cut_for_search(text, true);
+        // Search mode emits a word's parts before the word; order by offset so positions
+        // never go backwards.
+        words.sort_by_key(|t| (t.start, t.end));
+        WordsTokenStream { words: words.into_iter(), token: Token::default() }
+    }
+}
+
+/// Token stream over [`bigrams`], computed lazily.
+pub struct BigramTokenStream<'a> {
+    text: &'a str,
+    pos: usize,
+    ordinal: usize,
+    token: Token,
+}
+
+impl TokenStream for BigramTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        let Some(span) = next_bigram(self.text, &mut self.pos) else { return false };
+        self.token.text.clear();
+        self.token.text.push_str(span.text);
+        self.token.offset_from = span.start;
+        self.token.offset_to = span.end;
+        self.token.position = self.ordinal;
+        self.ordinal += 1;
+        true
+    }
+    fn token(&self) -> &Token {
+        &self.token
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+impl Tokenizer for BigramTokenizer {
+    type TokenStream<'a> = BigramTokenStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> BigramTokenStream<'a> {
+        BigramTokenStream { text, pos: 0, ordinal: 0, token: Token::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_width_case_and_script_one_to_one() {
+        assert_eq!(fold("ＡＩ２０２４ Ai"), "ai2024 ai");
+        assert!(fold("臺灣的人工智慧").starts_with("台湾的人工"));
+        let original = "這是一個測試：ＯＫ";
+        assert_eq!(fold(original).chars().count(), original.chars().count());
+    }
+
+    #[test]
+    fn traditional_and_simplified_meet() {
+        assert_eq!(words(&fold("國務院")), words(&fold("国务院")));
+        let folded = fold("臺灣的經濟");
+        assert!(words(&folded).contains(&"台湾"), "{folded}");
+    }
+
+    #[test]
+    fn search_mode_emits_sub_words_and_drops_punctuation() {
+        let folded = fold("中国农业发展银行， 人工智能！");
+        let w = words(&folded);
+        assert!(w.contains(&"农业"), "{w:?}");
+        assert!(w.contains(&"智能"), "{w:?}");
+        assert!(w.iter().all(|t| t.chars().any(char::is_alphanumeric)), "{w:?}");
+    }
+
+    #[test]
+    fn phrase_words_have_char_offsets() {
+        assert_eq!(phrase_words("全球 治理"), vec![(0, "全球".to_owned()), (2, "治理".to_owned())]);
+        assert_eq!(phrase_words("machine learning"), vec![(0, "machine".to_owned()), (8, "learning".to_owned())]);
+    }
+
+    #[test]
+    fn words_stream_positions_never_go_backwards() {
+        let mut tokenizer = WordsTokenizer;
+        let mut stream = tokenizer.token_stream("中华人民共和国国务院总理，人工智能治理");
+        let mut last = 0;
+        while stream.advance() {
+            assert!(stream.token().position >= last);
+            last = stream.token().position;
+        }
+    }
+
+    #[test]
+    fn bigrams_of_runs_and_words() {
+        let b: Vec<&str> = bigrams("人工智能，国 ai2024治理").into_iter().map(|s| s.text).collect();
+        assert_eq!(b, vec!["人工", "工智", "智能", "国", "ai2024", "治理"]);
+        assert!(bigrams("").is_empty());
+        assert!(bigrams("，。！ 🙂").is_empty());
+    }
+}
