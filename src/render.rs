@@ -57,17 +57,33 @@ pub fn safe_url(url: &str) -> Option<&str> {
 
 /// `<a href>` around the escaped title when the URL is usable, else the escaped title.
 pub fn linked_title(title: &str, url: &str) -> String {
-    let title = if title.trim().is_empty() { "（无标题）" } else { title };
+    let title = short_title(title);
     match safe_url(url) {
-        Some(url) => format!("<a href=\"{}\">{}</a>", escape_html(url), escape_html(title)),
-        None => escape_html(title),
+        Some(url) => format!("<a href=\"{}\">{}</a>", escape_html(url), escape_html(&title)),
+        None => escape_html(&title),
     }
+}
+
+/// Longest title shown; a scraped "title" can be a whole paragraph.
+const MAX_TITLE_CHARS: usize = 120;
+
+fn short_title(title: &str) -> String {
+    let title = title.trim();
+    if title.is_empty() {
+        return "（无标题）".to_owned();
+    }
+    if title.chars().count() <= MAX_TITLE_CHARS {
+        return title.to_owned();
+    }
+    let mut short: String = title.chars().take(MAX_TITLE_CHARS - 1).collect();
+    short.push('…');
+    short
 }
 
 /// `2024-07-10 · 中国信息安全`, escaped.
 pub fn date_and_source(hit: &Hit) -> String {
     let date = hit.date.map(|d| d.format("%Y-%m-%d").to_string());
-    let source = (!hit.source.trim().is_empty()).then(|| escape_html(hit.source.trim()));
+    let source = (!hit.source.trim().is_empty()).then(|| escape_html(&hit.source.trim().chars().take(60).collect::<String>()));
     [date, source].into_iter().flatten().collect::<Vec<_>>().join(" · ")
 }
 

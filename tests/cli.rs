@@ -71,7 +71,8 @@ fn bad_files_are_skipped_with_their_names_and_the_rest_indexed() {
     std::fs::write(s.join("blank.txt"), "  \n\n").unwrap();
     std::fs::write(s.join("binary.txt"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0").unwrap();
     std::fs::write(s.join("latin1.txt"), b"caf\xe9 \xff\xfe\xfd").unwrap();
-    let (gbk, _, _) = encoding_rs::GB18030.encode(&article("国标编码", "https://example.com/gbk", "这是GBK编码的文章。"));
+    let gbk_text = article("国标编码", "https://example.com/gbk", "这是GBK编码的文章。");
+    let (gbk, _, _) = encoding_rs::GB18030.encode(&gbk_text);
     std::fs::write(s.join("gbk.txt"), &gbk).unwrap();
     std::fs::write(s.join("dup.txt"), article("好文章副本", "https://example.com/good?utm_source=x", "副本。")).unwrap();
     let huge = "大".repeat(2_000_000);

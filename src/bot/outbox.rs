@@ -3,8 +3,8 @@
 //! Limits (about 1 message/s per chat, 20/min per group, 30/s overall) are enforced with
 //! keyed token buckets that let a request go at once when there is room and wait only when
 //! there is not; teloxide's `Throttle` adds ~250 ms to every message instead. 429 answers
-//! are waited out and retried, so a message is delivered exactly once; 5xx answers get two
-//! more tries; a timeout is never retried (the message may have arrived).
+//! are waited out and retried, so a message is delivered exactly once; a 5xx answer gets one
+//! more try; a timeout is never retried (the message may have arrived).
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -21,7 +21,8 @@ use crate::render::html_to_plain;
 pub use crate::scheduler::Delivery;
 
 const MAX_RETRY_AFTER: u32 = 5;
-const MAX_SERVER_RETRIES: u32 = 2;
+// teloxide itself waits 10 s before reporting a 5xx, so one more try is plenty.
+const MAX_SERVER_RETRIES: u32 = 1;
 
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
