@@ -77,6 +77,9 @@ pub fn owed(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Option<chrono:
     }
     let last = app.store.last_delivery_date(sub.chat_id).ok().flatten();
     let date_text = date.format("%Y-%m-%d").to_string();
+    if sub.failed_date.as_deref() == Some(date_text.as_str()) {
+        return None; // unreachable today already: try again tomorrow
+    }
     match last {
         Some(last) if last >= date_text => None,
         _ => Some(date),
@@ -116,6 +119,7 @@ impl Scheduler {
                 Ok(Outcome::Delivered) => report.delivered += 1,
                 Ok(Outcome::Empty) => report.empty += 1,
                 Ok(Outcome::Disabled) => report.disabled += 1,
+                Ok(Outcome::Unreachable) => report.failed += 1,
                 Ok(Outcome::Migrated) => report.migrated += 1,
                 Ok(Outcome::Failed) | Err(_) => {
                     report.failed += 1;
@@ -170,6 +174,8 @@ impl Scheduler {
 
 enum Outcome {
     Delivered,
+    /// Blocked, kicked or not found: one strike for today, tried again tomorrow.
+    Unreachable,
     Empty,
     Failed,
     Disabled,
@@ -212,12 +218,12 @@ async fn deliver(app: &Arc<App>, sender: &dyn DigestSender, sub: Subscription, d
         match result {
             Delivery::Sent(_) => {}
             Delivery::Gone(reason) => {
-                let disabled = app.store.record_failure(chat_id, DISABLE_AFTER_FAILURES).unwrap_or(false);
+                let disabled = app.store.record_failure(chat_id, DISABLE_AFTER_FAILURES, &label).unwrap_or(false);
                 if disabled {
                     tracing::warn!("chat {chat_id}: subscription disabled after {DISABLE_AFTER_FAILURES} failures ({reason})");
                     return Outcome::Disabled;
                 }
-                return Outcome::Failed;
+                return Outcome::Unreachable;
             }
             Delivery::Migrated(_) | Delivery::Failed(_) => return Outcome::Failed,
         }

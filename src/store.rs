@@ -37,6 +37,9 @@ const MIGRATIONS: &[&str] = &[
         cursor_seq INTEGER,
         PRIMARY KEY (chat_id, local_date)
     );",
+    // 3: the local date of the last failed attempt, so an unreachable chat gets one strike
+    // per day rather than one per retry.
+    "ALTER TABLE subscriptions ADD COLUMN failed_date TEXT;",
 ];
 
 /// Search sessions older than this are forgotten; their buttons then say so.
@@ -74,6 +77,8 @@ pub struct Subscription {
     pub created_at: i64,
     pub failures: u32,
     pub enabled: bool,
+    /// Local date of the last attempt that found the chat unreachable.
+    pub failed_date: Option<String>,
 }
 
 pub struct Store {
@@ -150,7 +155,7 @@ impl Store {
             .execute(
                 "INSERT INTO subscriptions (chat_id, time, tz, keywords, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT(chat_id) DO UPDATE SET time = excluded.time, tz = excluded.tz,
-                    keywords = excluded.keywords, enabled = 1, failures = 0",
+                    keywords = excluded.keywords, enabled = 1, failures = 0, failed_date = NULL",
                 params![chat_id, time, tz, keywords, now],
             )
             .map(|_| ())
@@ -222,13 +227,17 @@ impl Store {
         Ok(inserted > 0)
     }
 
-    /// Counts a failed delivery; disables the subscription at `limit` consecutive failures.
-    /// Returns true when it was disabled now.
-    pub fn record_failure(&self, chat_id: i64, limit: u32) -> Result<bool, StoreError> {
+    /// Counts a failed delivery for `local_date` (once per date); disables the subscription
+    /// at `limit` consecutive failed days. Returns true when it was disabled now.
+    pub fn record_failure(&self, chat_id: i64, limit: u32, local_date: &str) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
-        tx.execute("UPDATE subscriptions SET failures = failures + 1 WHERE chat_id = ?1", params![chat_id])
-            .map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE subscriptions SET failures = failures + 1, failed_date = ?2
+             WHERE chat_id = ?1 AND (failed_date IS NULL OR failed_date <> ?2)",
+            params![chat_id, local_date],
+        )
+        .map_err(|e| self.err(e))?;
         let disabled = tx
             .execute(
                 "UPDATE subscriptions SET enabled = 0 WHERE chat_id = ?1 AND enabled = 1 AND failures >= ?2",
@@ -252,7 +261,8 @@ impl Store {
     }
 }
 
-const SUB_SELECT: &str = "SELECT chat_id, time, tz, keywords, cursor_seq, created_at, failures, enabled FROM subscriptions";
+const SUB_SELECT: &str =
+    "SELECT chat_id, time, tz, keywords, cursor_seq, created_at, failures, enabled, failed_date FROM subscriptions";
 
 fn row_to_subscription(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
     Ok(Subscription {
@@ -264,6 +274,7 @@ fn row_to_subscription(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> 
         created_at: r.get(5)?,
         failures: r.get::<_, i64>(6)? as u32,
         enabled: r.get::<_, i64>(7)? != 0,
+        failed_date: r.get(8)?,
     })
 }
 
@@ -337,9 +348,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         store.upsert_subscription(-1, "08:00", "UTC", "", 1).unwrap();
-        assert!(!store.record_failure(-1, 3).unwrap());
-        assert!(!store.record_failure(-1, 3).unwrap());
-        assert!(store.record_failure(-1, 3).unwrap());
+        assert!(!store.record_failure(-1, 3, "2024-07-01").unwrap());
+        assert!(!store.record_failure(-1, 3, "2024-07-01").unwrap(), "one strike per day");
+        assert!(!store.record_failure(-1, 3, "2024-07-02").unwrap());
+        assert!(store.record_failure(-1, 3, "2024-07-03").unwrap());
         assert!(store.active_subscriptions().unwrap().is_empty());
         store.upsert_subscription(-2, "09:00", "UTC", "", 1).unwrap();
         store.migrate_chat(-2, -1002).unwrap();

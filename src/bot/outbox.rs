@@ -24,6 +24,13 @@ const MAX_RETRY_AFTER: u32 = 5;
 // teloxide itself waits 10 s before reporting a 5xx, so one more try is plenty.
 const MAX_SERVER_RETRIES: u32 = 1;
 
+/// The overall limit as an even pace with no burst: a burst of N on top of N per second would
+/// put up to 2N messages into one second, which Telegram answers with 429.
+fn global_quota(per_sec: u32) -> Quota {
+    let pace = Duration::from_secs(1) / per_sec.saturating_sub(1).max(1);
+    Quota::with_period(pace).unwrap_or(Quota::per_second(nz(per_sec)))
+}
+
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
@@ -48,7 +55,7 @@ impl Outbox {
         Outbox {
             bot,
             token,
-            global: RateLimiter::direct(Quota::per_second(nz(global_per_sec))),
+            global: RateLimiter::direct(global_quota(global_per_sec)),
             private_chats: RateLimiter::keyed(private),
             groups: RateLimiter::keyed(group),
         }
@@ -162,7 +169,7 @@ impl Outbox {
                 tracing::info!("chat {chat_id} became supergroup {}", new.0);
                 Delivery::Migrated(new.0)
             }
-            Err(RequestError::Api(e)) if is_gone(&e) => {
+            Err(RequestError::Api(e)) if is_gone(&e) || is_forbidden(&e) => {
                 tracing::warn!("chat {chat_id} is unreachable: {e}");
                 Delivery::Gone(e.to_string())
             }
@@ -189,6 +196,12 @@ fn is_gone(e: &ApiError) -> bool {
             | ApiError::GroupDeactivated
             | ApiError::NotEnoughRightsToPostMessages
     )
+}
+
+/// Any 403 means the bot may not write there, including forms teloxide has no variant for
+/// ("bot was kicked from the group chat").
+fn is_forbidden(e: &ApiError) -> bool {
+    matches!(e, ApiError::Unknown(text) if text.starts_with("Forbidden"))
 }
 
 fn is_server_error(e: &RequestError) -> bool {

@@ -259,24 +259,31 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
         let size = ff.u64("size")?;
         let seq = ff.u64("seq")?;
         let indexed_at = ff.i64("indexed_at")?;
-        let mut key = String::new();
-        let mut url_key = String::new();
+        // One sequential pass over each dictionary: looking terms up one by one would
+        // decompress a dictionary block per document.
+        let key_terms = all_terms(&keys)?;
+        let url_terms = all_terms(&urls)?;
         for doc in segment.doc_ids_alive() {
-            key.clear();
-            url_key.clear();
-            let Some(ord) = keys.term_ords(doc).next() else { continue };
-            keys.ord_to_str(ord, &mut key)?;
-            if let Some(ord) = urls.term_ords(doc).next() {
-                urls.ord_to_str(ord, &mut url_key)?;
-            }
+            let Some(key) = keys.term_ords(doc).next().and_then(|o| key_terms.get(o as usize)) else { continue };
+            let url_key = urls.term_ords(doc).next().and_then(|o| url_terms.get(o as usize)).cloned().unwrap_or_default();
             out.insert(key.clone(), Indexed {
                 mtime: mtime.first(doc).unwrap_or(0),
                 size: size.first(doc).unwrap_or(0),
                 seq: seq.first(doc).unwrap_or(0),
                 indexed_at: indexed_at.first(doc).unwrap_or(0),
-                url_key: url_key.clone(),
+                url_key,
             });
         }
     }
     Ok(out)
+}
+
+/// Every term of a string fast field, indexed by term ordinal.
+fn all_terms(column: &tantivy::columnar::StrColumn) -> std::io::Result<Vec<String>> {
+    let mut terms = Vec::with_capacity(column.num_terms());
+    let mut stream = column.dictionary().stream()?;
+    while stream.advance() {
+        terms.push(String::from_utf8_lossy(stream.key()).into_owned());
+    }
+    Ok(terms)
 }
