@@ -25,7 +25,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            })
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
@@ -36,23 +44,53 @@ fn queries(index: &SearchIndex, n: usize) -> Vec<String> {
     let searcher = index.searcher();
     let f = index.fields();
     let mut titles = Vec::new();
-    let all = searcher.search(&tantivy::query::AllQuery, &tantivy::collector::TopDocs::with_limit(5000).order_by_score()).unwrap_or_default();
+    let all = searcher
+        .search(
+            &tantivy::query::AllQuery,
+            &tantivy::collector::TopDocs::with_limit(5000).order_by_score(),
+        )
+        .unwrap_or_default();
     for (i, (_, addr)) in all.iter().enumerate() {
         if i % 25 != 0 {
             continue;
         }
         let doc: tantivy::TantivyDocument = searcher.doc(*addr).unwrap();
         use tantivy::schema::Value;
-        titles.push(doc.get_first(f.title).and_then(|v| v.as_str()).unwrap_or_default().to_owned());
+        titles.push(
+            doc.get_first(f.title)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+        );
     }
     let fixed = [
-        "人工智能", "国务院常务会议", "乡村振兴 农业", "\"高质量发展\"", "一带一路 合作", "芯片 -美国", "新能源汽车 出口",
-        "臺灣 經濟", "习近平 会见", "防汛 救灾", "source:新闻联播 科技", "数字经济 after:2025-01-01", "疫情防控",
-        "怎样推动消费增长？", "今年粮食产量是多少", "AI 大模型", "碳达峰 碳中和", "外贸 稳增长", "航天 发射 成功", "教育 改革",
+        "人工智能",
+        "国务院常务会议",
+        "乡村振兴 农业",
+        "\"高质量发展\"",
+        "一带一路 合作",
+        "芯片 -美国",
+        "新能源汽车 出口",
+        "臺灣 經濟",
+        "习近平 会见",
+        "防汛 救灾",
+        "source:新闻联播 科技",
+        "数字经济 after:2025-01-01",
+        "疫情防控",
+        "怎样推动消费增长？",
+        "今年粮食产量是多少",
+        "AI 大模型",
+        "碳达峰 碳中和",
+        "外贸 稳增长",
+        "航天 发射 成功",
+        "教育 改革",
     ];
     let mut out: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
     for t in titles {
-        let words: Vec<&str> = jianbao::text::words(&t).into_iter().filter(|w| w.chars().count() >= 2).collect();
+        let words: Vec<&str> = jianbao::text::words(&t)
+            .into_iter()
+            .filter(|w| w.chars().count() >= 2)
+            .collect();
         match out.len() % 3 {
             0 if words.len() >= 2 => out.push(format!("{} {}", words[0], words[words.len() - 1])),
             1 if !words.is_empty() => out.push(words[words.len() / 2].to_owned()),
@@ -66,13 +104,22 @@ fn queries(index: &SearchIndex, n: usize) -> Vec<String> {
 }
 
 fn corpus_bytes(dir: &Path) -> u64 {
-    jianbao::corpus::scan(dir).map(|files| files.iter().map(|f| f.size).sum()).unwrap_or(0)
+    jianbao::corpus::scan(dir)
+        .map(|files| files.iter().map(|f| f.size).sum())
+        .unwrap_or(0)
 }
 
 fn main() {
-    let corpus: PathBuf = std::env::args().skip(1).find(|a| !a.starts_with("--")).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("../shared/corpus/xwlb"));
+    let corpus: PathBuf = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with("--"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/corpus/xwlb"));
     if !corpus.is_dir() {
-        eprintln!("corpus folder {} not found; pass it as the first argument", corpus.display());
+        eprintln!(
+            "corpus folder {} not found; pass it as the first argument",
+            corpus.display()
+        );
         std::process::exit(2);
     }
     let bytes = corpus_bytes(&corpus);
@@ -82,7 +129,11 @@ fn main() {
     let mut docs = 0;
     let keep = tempfile::tempdir().expect("tempdir");
     for run in 0..3 {
-        let data = if run == 2 { keep.path().to_path_buf() } else { tempfile::tempdir().expect("tempdir").keep() };
+        let data = if run == 2 {
+            keep.path().to_path_buf()
+        } else {
+            tempfile::tempdir().expect("tempdir").keep()
+        };
         let index = SearchIndex::open(&data).expect("open");
         let started = Instant::now();
         let report = index.sync(&corpus, None).expect("sync");
@@ -107,7 +158,10 @@ fn main() {
         .collect();
 
     let qs = queries(&index, 240);
-    let opts = SearchOptions { limit: 5, ..SearchOptions::default() };
+    let opts = SearchOptions {
+        limit: 5,
+        ..SearchOptions::default()
+    };
     for q in &qs {
         let _ = search::search(&index, q, &opts); // warm caches
     }
@@ -125,15 +179,26 @@ fn main() {
     }
     lat.sort();
     let secs = build.as_secs_f64();
-    println!("corpus: {} ({docs} docs, {:.1} MB)", corpus.display(), bytes as f64 / 1e6);
+    println!(
+        "corpus: {} ({docs} docs, {:.1} MB)",
+        corpus.display(),
+        bytes as f64 / 1e6
+    );
     println!(
         "full build: median {:.2} s of 3 ({}), {:.0} docs/s, {:.1} MB/s",
         secs,
-        builds.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(", "),
+        builds
+            .iter()
+            .map(|d| format!("{:.2}", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", "),
         docs as f64 / secs,
         bytes as f64 / 1e6 / secs
     );
-    println!("no-change re-sync: median {:.3} s of 5", median(resyncs).as_secs_f64());
+    println!(
+        "no-change re-sync: median {:.3} s of 5",
+        median(resyncs).as_secs_f64()
+    );
     println!(
         "search+excerpt: {} queries x3, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, zero-hit {}",
         qs.len(),
@@ -142,6 +207,10 @@ fn main() {
         lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
         zero / 3
     );
-    println!("peak RSS: {:.0} MB after the builds, {:.0} MB at the end", rss_after_build, peak_rss_mb());
+    println!(
+        "peak RSS: {:.0} MB after the builds, {:.0} MB at the end",
+        rss_after_build,
+        peak_rss_mb()
+    );
     println!("index size: {:.1} MB", index.size_on_disk() as f64 / 1e6);
 }

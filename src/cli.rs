@@ -70,8 +70,18 @@ impl From<&Hit> for JsonHit {
 /// Answers one query as a JSON object.
 pub fn search_json(index: &SearchIndex, query: &str, opts: &SearchOptions) -> String {
     let result = match search::search(index, query, opts) {
-        Ok(r) => JsonResults { query, total: r.total, hits: r.hits.iter().map(JsonHit::from).collect(), error: None },
-        Err(e) => JsonResults { query, total: 0, hits: Vec::new(), error: Some(e.to_string()) },
+        Ok(r) => JsonResults {
+            query,
+            total: r.total,
+            hits: r.hits.iter().map(JsonHit::from).collect(),
+            error: None,
+        },
+        Err(e) => JsonResults {
+            query,
+            total: 0,
+            hits: Vec::new(),
+            error: Some(e.to_string()),
+        },
     };
     serde_json::to_string(&result).unwrap_or_else(|_| "{}".to_owned())
 }
@@ -82,14 +92,23 @@ pub fn search_batch(index: &SearchIndex, opts: &SearchOptions) -> std::io::Resul
     let mut stdout = std::io::stdout().lock();
     for line in stdin.lock().lines() {
         let line = line?;
-        writeln!(stdout, "{}", search_json(index, line.trim_end_matches('\r'), opts))?;
+        writeln!(
+            stdout,
+            "{}",
+            search_json(index, line.trim_end_matches('\r'), opts)
+        )?;
         stdout.flush()?;
     }
     Ok(())
 }
 
 /// Readable results for a person.
-pub fn search_readable(index: &SearchIndex, query: &str, opts: &SearchOptions, out: &mut impl Write) -> std::io::Result<bool> {
+pub fn search_readable(
+    index: &SearchIndex,
+    query: &str,
+    opts: &SearchOptions,
+    out: &mut impl Write,
+) -> std::io::Result<bool> {
     let color = std::io::stdout().is_terminal();
     let results = match search::search(index, query, opts) {
         Ok(r) => r,
@@ -100,16 +119,26 @@ pub fn search_readable(index: &SearchIndex, query: &str, opts: &SearchOptions, o
         Err(e) => return Err(std::io::Error::other(e)),
     };
     let pages = results.total.div_ceil(opts.limit.max(1));
-    writeln!(out, "{} 篇 · 第 {}/{} 页", results.total, opts.offset / opts.limit.max(1) + 1, pages.max(1))?;
+    writeln!(
+        out,
+        "{} 篇 · 第 {}/{} 页",
+        results.total,
+        opts.offset / opts.limit.max(1) + 1,
+        pages.max(1)
+    )?;
     for (i, hit) in results.hits.iter().enumerate() {
         let (b0, b1) = if color { ANSI_BOLD } else { ("", "") };
         let (m0, m1) = if color { ANSI_MARK } else { ("[", "]") };
         writeln!(out, "\n{}. {b0}{}{b1}", results.offset + i + 1, hit.title)?;
-        let meta: Vec<String> = [hit.date.map(|d| d.to_string()), Some(hit.source.clone()), Some(hit.url.clone())]
-            .into_iter()
-            .flatten()
-            .filter(|s| !s.is_empty())
-            .collect();
+        let meta: Vec<String> = [
+            hit.date.map(|d| d.to_string()),
+            Some(hit.source.clone()),
+            Some(hit.url.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
         writeln!(out, "   {}", meta.join(" · "))?;
         writeln!(out, "   {}", hit.excerpt.render(m0, m1, str::to_owned))?;
     }
@@ -127,7 +156,9 @@ pub fn progress_bar() -> Option<ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}")
+    {
         bar.set_style(style);
     }
     Some(ProgressBar(bar))

@@ -15,7 +15,10 @@ pub struct ConfigError {
 }
 
 fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { var, message: message.into() }
+    ConfigError {
+        var,
+        message: message.into(),
+    }
 }
 
 /// Everything the bot and the digests need besides the folders (which clap reads).
@@ -56,27 +59,57 @@ impl Settings {
     /// Reads the settings through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let d = Settings::default();
-        let get = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         Ok(Settings {
             admin_ids: id_list("ADMIN_IDS", get("ADMIN_IDS"))?,
             allowed_chat_ids: id_list("ALLOWED_CHAT_IDS", get("ALLOWED_CHAT_IDS"))?,
-            results_per_page: number("RESULTS_PER_PAGE", get("RESULTS_PER_PAGE"), d.results_per_page, 1..=10)?,
+            results_per_page: number(
+                "RESULTS_PER_PAGE",
+                get("RESULTS_PER_PAGE"),
+                d.results_per_page,
+                1..=10,
+            )?,
             digest_time: match get("DIGEST_TIME") {
-                Some(v) => parse_time(&v).ok_or_else(|| bad("DIGEST_TIME", format!("{v:?} is not a time like 08:00")))?,
+                Some(v) => parse_time(&v)
+                    .ok_or_else(|| bad("DIGEST_TIME", format!("{v:?} is not a time like 08:00")))?,
                 None => d.digest_time,
             },
             default_tz: match get("DEFAULT_TZ") {
-                Some(v) => v.parse().map_err(|_| bad("DEFAULT_TZ", format!("{v:?} is not an IANA time zone like Asia/Shanghai")))?,
+                Some(v) => v.parse().map_err(|_| {
+                    bad(
+                        "DEFAULT_TZ",
+                        format!("{v:?} is not an IANA time zone like Asia/Shanghai"),
+                    )
+                })?,
                 None => d.default_tz,
             },
-            digest_max_items: number("DIGEST_MAX_ITEMS", get("DIGEST_MAX_ITEMS"), d.digest_max_items, 1..=50)?,
+            digest_max_items: number(
+                "DIGEST_MAX_ITEMS",
+                get("DIGEST_MAX_ITEMS"),
+                d.digest_max_items,
+                1..=50,
+            )?,
             digest_send_empty: match get("DIGEST_SEND_EMPTY").map(|v| v.to_ascii_lowercase()) {
                 None => d.digest_send_empty,
                 Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => true,
                 Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => false,
-                Some(v) => return Err(bad("DIGEST_SEND_EMPTY", format!("{v:?} is not true or false"))),
+                Some(v) => {
+                    return Err(bad(
+                        "DIGEST_SEND_EMPTY",
+                        format!("{v:?} is not true or false"),
+                    ));
+                }
             },
-            seeds_rescan_secs: number("SEEDS_RESCAN_SECS", get("SEEDS_RESCAN_SECS"), d.seeds_rescan_secs as usize, 1..=86_400)? as u64,
+            seeds_rescan_secs: number(
+                "SEEDS_RESCAN_SECS",
+                get("SEEDS_RESCAN_SECS"),
+                d.seeds_rescan_secs as usize,
+                1..=86_400,
+            )? as u64,
         })
     }
 
@@ -98,19 +131,38 @@ pub fn parse_time(text: &str) -> Option<NaiveTime> {
 }
 
 fn id_list(var: &'static str, value: Option<String>) -> Result<HashSet<i64>, ConfigError> {
-    let Some(value) = value else { return Ok(HashSet::new()) };
+    let Some(value) = value else {
+        return Ok(HashSet::new());
+    };
     value
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<i64>().map_err(|_| bad(var, format!("{s:?} is not a numeric Telegram id"))))
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| bad(var, format!("{s:?} is not a numeric Telegram id")))
+        })
         .collect()
 }
 
-fn number(var: &'static str, value: Option<String>, default: usize, range: std::ops::RangeInclusive<usize>) -> Result<usize, ConfigError> {
-    let Some(value) = value else { return Ok(default) };
+fn number(
+    var: &'static str,
+    value: Option<String>,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
     match value.parse::<usize>() {
         Ok(n) if range.contains(&n) => Ok(n),
-        _ => Err(bad(var, format!("{value:?} is not a number from {} to {}", range.start(), range.end()))),
+        _ => Err(bad(
+            var,
+            format!(
+                "{value:?} is not a number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
     }
 }
 
@@ -120,7 +172,10 @@ pub fn token() -> Result<String, ConfigError> {
         Ok(t) if !t.trim().is_empty() => {
             let t = t.trim().to_owned();
             if !t.contains(':') {
-                return Err(bad("TELOXIDE_TOKEN", "does not look like a bot token (expected 123456:ABC…)"));
+                return Err(bad(
+                    "TELOXIDE_TOKEN",
+                    "does not look like a bot token (expected 123456:ABC…)",
+                ));
             }
             Ok(t)
         }
@@ -135,16 +190,20 @@ pub fn token() -> Result<String, ConfigError> {
 /// Optional Bot API server URL (a local server, or a fake one in tests).
 pub fn api_url() -> Result<Option<url::Url>, ConfigError> {
     match env::var("TELOXIDE_API_URL") {
-        Ok(v) if !v.trim().is_empty() => {
-            url::Url::parse(v.trim()).map(Some).map_err(|e| bad("TELOXIDE_API_URL", format!("not a URL: {e}")))
-        }
+        Ok(v) if !v.trim().is_empty() => url::Url::parse(v.trim())
+            .map(Some)
+            .map_err(|e| bad("TELOXIDE_API_URL", format!("not a URL: {e}"))),
         _ => Ok(None),
     }
 }
 
 /// Removes the token from text that may contain it (error messages, URLs), wherever it appears.
 pub fn redact(text: &str, token: &str) -> String {
-    if token.is_empty() { text.to_owned() } else { text.replace(token, "<redacted>") }
+    if token.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(token, "<redacted>")
+    }
 }
 
 #[cfg(test)]
@@ -153,7 +212,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -162,7 +224,12 @@ mod tests {
         let s = with(&[]).unwrap();
         assert_eq!(s.results_per_page, 5);
         assert_eq!(s.default_tz, chrono_tz::Asia::Shanghai);
-        let s = with(&[("ADMIN_IDS", "1, 2,-3"), ("DIGEST_TIME", "７：３０"), ("DIGEST_SEND_EMPTY", "yes")]).unwrap();
+        let s = with(&[
+            ("ADMIN_IDS", "1, 2,-3"),
+            ("DIGEST_TIME", "７：３０"),
+            ("DIGEST_SEND_EMPTY", "yes"),
+        ])
+        .unwrap();
         assert!(s.is_admin(-3));
         assert_eq!(s.digest_time, NaiveTime::from_hms_opt(7, 30, 0).unwrap());
         assert!(s.digest_send_empty);
@@ -170,7 +237,13 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_variable() {
-        for (k, v) in [("ADMIN_IDS", "abc"), ("RESULTS_PER_PAGE", "0"), ("DEFAULT_TZ", "Mars/Base"), ("DIGEST_TIME", "25:00"), ("DIGEST_SEND_EMPTY", "maybe")] {
+        for (k, v) in [
+            ("ADMIN_IDS", "abc"),
+            ("RESULTS_PER_PAGE", "0"),
+            ("DEFAULT_TZ", "Mars/Base"),
+            ("DIGEST_TIME", "25:00"),
+            ("DIGEST_SEND_EMPTY", "maybe"),
+        ] {
             let e = with(&[(k, v)]).unwrap_err();
             assert_eq!(e.var, k);
             assert!(e.to_string().starts_with(k));

@@ -25,14 +25,23 @@ pub fn html_to_terminal(html: &str, color: bool) -> String {
         };
         let tag = &rest[lt + 1..lt + gt];
         rest = &rest[lt + gt + 1..];
-        let name = tag.trim_start_matches('/').split_whitespace().next().unwrap_or_default();
+        let name = tag
+            .trim_start_matches('/')
+            .split_whitespace()
+            .next()
+            .unwrap_or_default();
         let closing = tag.starts_with('/');
         match (name, closing) {
             ("b" | "strong", false) if color => out.push_str("\x1b[1m"),
             ("b" | "strong", true) if color => out.push_str("\x1b[22m"),
             ("code", false) if color => out.push_str("\x1b[36m"),
             ("code", true) if color => out.push_str("\x1b[39m"),
-            ("a", false) => link.push(tag.split_once("href=\"").and_then(|(_, r)| r.split_once('"')).map(|(u, _)| decode(u)).unwrap_or_default()),
+            ("a", false) => link.push(
+                tag.split_once("href=\"")
+                    .and_then(|(_, r)| r.split_once('"'))
+                    .map(|(u, _)| decode(u))
+                    .unwrap_or_default(),
+            ),
             ("a", true) => {
                 if let Some(url) = link.pop().filter(|u| !u.is_empty()) {
                     out.push_str(&format!(" <{url}>"));
@@ -46,14 +55,27 @@ pub fn html_to_terminal(html: &str, color: bool) -> String {
 }
 
 fn decode(text: &str) -> String {
-    text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&")
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
 }
 
 fn print_reply(reply: &Reply, out: &mut impl Write, color: bool) -> std::io::Result<()> {
     writeln!(out, "{}", html_to_terminal(&reply.html, color))?;
     if !reply.buttons.is_empty() {
-        let labels: Vec<String> =
-            reply.buttons.iter().enumerate().map(|(i, b)| format!("[{}] {}", key_for(b).unwrap_or_else(|| (i + 1).to_string()), b.label)).collect();
+        let labels: Vec<String> = reply
+            .buttons
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                format!(
+                    "[{}] {}",
+                    key_for(b).unwrap_or_else(|| (i + 1).to_string()),
+                    b.label
+                )
+            })
+            .collect();
         writeln!(out, "{}", labels.join("   "))?;
     }
     writeln!(out)
@@ -75,7 +97,10 @@ pub fn run(app: &App) -> std::io::Result<()> {
     let interactive = std::io::stdin().is_terminal();
     let mut out = std::io::stdout().lock();
     if interactive {
-        writeln!(out, "简报 chat — 像在 Telegram 私聊里一样输入（/help 查看命令，> 和 < 翻页，/quit 退出）\n")?;
+        writeln!(
+            out,
+            "简报 chat — 像在 Telegram 私聊里一样输入（/help 查看命令，> 和 < 翻页，/quit 退出）\n"
+        )?;
     }
     let mut last_buttons: Vec<Button> = Vec::new();
     let stdin = std::io::stdin();
@@ -98,8 +123,14 @@ pub fn run(app: &App) -> std::io::Result<()> {
             writeln!(out, "» {text}")?;
         }
         let pressed = match text {
-            ">" | "<" => last_buttons.iter().find(|b| key_for(b).as_deref() == Some(text)).cloned(),
-            _ => text.strip_prefix("/press ").and_then(|n| n.trim().parse::<usize>().ok()).and_then(|n| last_buttons.get(n.wrapping_sub(1)).cloned()),
+            ">" | "<" => last_buttons
+                .iter()
+                .find(|b| key_for(b).as_deref() == Some(text))
+                .cloned(),
+            _ => text
+                .strip_prefix("/press ")
+                .and_then(|n| n.trim().parse::<usize>().ok())
+                .and_then(|n| last_buttons.get(n.wrapping_sub(1)).cloned()),
         };
         if let Some(button) = pressed {
             match app.handle_callback(CONSOLE_CHAT_ID, &button.data) {
@@ -139,6 +170,9 @@ mod tests {
     #[test]
     fn terminal_rendering() {
         let html = "1. <b><a href=\"https://a.b/?x=1&amp;y=2\">标题 &lt;T&gt;</a></b>\n<b>词</b>";
-        assert_eq!(html_to_terminal(html, false), "1. 标题 <T> <https://a.b/?x=1&y=2>\n词");
+        assert_eq!(
+            html_to_terminal(html, false),
+            "1. 标题 <T> <https://a.b/?x=1&y=2>\n词"
+        );
     }
 }

@@ -16,6 +16,9 @@ use crate::index::SearchIndex;
 use crate::render::{TELEGRAM_MAX_CHARS, escape_html, linked_title, split_message};
 use crate::search::{self, Hit, query};
 
+/// Sort key of a digest: newest `date` first, then the latest indexed.
+type DateAndSeq = (i64, u64);
+
 /// Length of the one-line excerpt under each digest item.
 pub const DIGEST_EXCERPT_CHARS: usize = 60;
 
@@ -41,12 +44,23 @@ pub struct Digest {
 }
 
 /// Selects the digest from one consistent snapshot of the index.
-pub fn select(index: &SearchIndex, since: Since, keywords: &str, max_items: usize) -> Result<Digest, tantivy::TantivyError> {
+pub fn select(
+    index: &SearchIndex,
+    since: Since,
+    keywords: &str,
+    max_items: usize,
+) -> Result<Digest, tantivy::TantivyError> {
     let searcher = index.searcher();
     let f = index.fields();
     let window: Box<dyn Query> = match since {
-        Since::Seq(seq) => Box::new(RangeQuery::new(Bound::Excluded(Term::from_field_u64(f.seq, seq)), Bound::Unbounded)),
-        Since::Time(t) => Box::new(RangeQuery::new(Bound::Included(Term::from_field_i64(f.indexed_at, t)), Bound::Unbounded)),
+        Since::Seq(seq) => Box::new(RangeQuery::new(
+            Bound::Excluded(Term::from_field_u64(f.seq, seq)),
+            Bound::Unbounded,
+        )),
+        Since::Time(t) => Box::new(RangeQuery::new(
+            Bound::Included(Term::from_field_i64(f.indexed_at, t)),
+            Bound::Unbounded,
+        )),
     };
     let parsed = query::parse(keywords);
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, window)];
@@ -54,19 +68,44 @@ pub fn select(index: &SearchIndex, since: Since, keywords: &str, max_items: usiz
         clauses.push((Occur::Must, search::build_query(f, &parsed)));
     }
     let q = BooleanQuery::new(clauses);
-    let top = TopDocs::with_limit(max_items.max(1)).tweak_score(|segment: &tantivy::SegmentReader| {
-        let dates = segment.fast_fields().i64("date").ok().map(|c| c.first_or_default_col(0));
-        let seqs = segment.fast_fields().u64("seq").ok().map(|c| c.first_or_default_col(0));
-        move |doc, _score| (dates.as_ref().map_or(0, |d| d.get_val(doc)), seqs.as_ref().map_or(0, |s| s.get_val(doc)))
-    });
-    let (docs, total): (Vec<((i64, u64), DocAddress)>, usize) = searcher.search(&q, &(top, Count))?;
+    let top =
+        TopDocs::with_limit(max_items.max(1)).tweak_score(|segment: &tantivy::SegmentReader| {
+            let dates = segment
+                .fast_fields()
+                .i64("date")
+                .ok()
+                .map(|c| c.first_or_default_col(0));
+            let seqs = segment
+                .fast_fields()
+                .u64("seq")
+                .ok()
+                .map(|c| c.first_or_default_col(0));
+            move |doc, _score| {
+                (
+                    dates.as_ref().map_or(0, |d| d.get_val(doc)),
+                    seqs.as_ref().map_or(0, |s| s.get_val(doc)),
+                )
+            }
+        });
+    let (docs, total): (Vec<(DateAndSeq, DocAddress)>, usize) =
+        searcher.search(&q, &(top, Count))?;
     let needles = search::needles(&searcher, f, &parsed);
     let mut items = Vec::with_capacity(docs.len());
     for (_, address) in docs {
         let doc: TantivyDocument = searcher.doc(address)?;
-        items.push(search::hit_from_doc(f, &doc, 0.0, &needles, DIGEST_EXCERPT_CHARS));
+        items.push(search::hit_from_doc(
+            f,
+            &doc,
+            0.0,
+            &needles,
+            DIGEST_EXCERPT_CHARS,
+        ));
     }
-    Ok(Digest { items, total, cursor: max_seq(&searcher) })
+    Ok(Digest {
+        items,
+        total,
+        cursor: max_seq(&searcher),
+    })
 }
 
 /// The highest ingest sequence number in the snapshot.
@@ -97,11 +136,30 @@ pub fn render(digest: &Digest, label: &str, keywords: &str) -> Vec<String> {
     // One block per article (the source's name heads its first), so that a long digest is
     // split between articles, never inside one.
     for source in sources {
-        let name = if source.trim().is_empty() { "其他来源" } else { source.trim() };
-        for (i, hit) in digest.items.iter().filter(|h| h.source == source).enumerate() {
-            let mut block = if i == 0 { format!("<b>【{}】</b>\n", escape_html(name)) } else { String::new() };
-            let date = hit.date.map(|d| format!(" · {}", d.format("%Y-%m-%d"))).unwrap_or_default();
-            block.push_str(&format!("• <b>{}</b>{date}", linked_title(&hit.title, &hit.url)));
+        let name = if source.trim().is_empty() {
+            "其他来源"
+        } else {
+            source.trim()
+        };
+        for (i, hit) in digest
+            .items
+            .iter()
+            .filter(|h| h.source == source)
+            .enumerate()
+        {
+            let mut block = if i == 0 {
+                format!("<b>【{}】</b>\n", escape_html(name))
+            } else {
+                String::new()
+            };
+            let date = hit
+                .date
+                .map(|d| format!(" · {}", d.format("%Y-%m-%d")))
+                .unwrap_or_default();
+            block.push_str(&format!(
+                "• <b>{}</b>{date}",
+                linked_title(&hit.title, &hit.url)
+            ));
             let excerpt = hit.excerpt.html();
             if !excerpt.is_empty() {
                 block.push_str(&format!("\n{excerpt}"));
@@ -111,7 +169,9 @@ pub fn render(digest: &Digest, label: &str, keywords: &str) -> Vec<String> {
     }
     let more = digest.total.saturating_sub(digest.items.len());
     if more > 0 {
-        blocks.push(format!("还有 {more} 篇。发送 /latest 20 查看最新文章，或用 /search 关键词 查找。"));
+        blocks.push(format!(
+            "还有 {more} 篇。发送 /latest 20 查看最新文章，或用 /search 关键词 查找。"
+        ));
     }
     split_message(&blocks.join("\n\n"), TELEGRAM_MAX_CHARS)
 }

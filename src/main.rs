@@ -62,7 +62,8 @@ enum Command {
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    let token = matches!(cli.command, Command::Serve).then(|| std::env::var("TELOXIDE_TOKEN").unwrap_or_default());
+    let token = matches!(cli.command, Command::Serve)
+        .then(|| std::env::var("TELOXIDE_TOKEN").unwrap_or_default());
     init_logging(&cli.command, token.unwrap_or_default());
     match run(cli) {
         Ok(code) => code,
@@ -80,11 +81,15 @@ fn init_logging(command: &Command, token: String) {
         Command::Search { .. } | Command::Chat | Command::Digest { .. } => "warn",
         Command::Index | Command::Serve => "info",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let token = Arc::new(token.trim().to_owned());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(move || RedactingWriter { token: token.clone(), out: std::io::stderr() })
+        .with_writer(move || RedactingWriter {
+            token: token.clone(),
+            out: std::io::stderr(),
+        })
         .with_target(false)
         .init();
 }
@@ -100,7 +105,8 @@ impl std::io::Write for RedactingWriter {
             return self.out.write(buf);
         }
         let text = String::from_utf8_lossy(buf);
-        self.out.write_all(config::redact(&text, &self.token).as_bytes())?;
+        self.out
+            .write_all(config::redact(&text, &self.token).as_bytes())?;
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -108,11 +114,19 @@ impl std::io::Write for RedactingWriter {
     }
 }
 
-fn open_index(cli_seeds: &std::path::Path, data_dir: &std::path::Path) -> anyhow::Result<SearchIndex> {
+fn open_index(
+    cli_seeds: &std::path::Path,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<SearchIndex> {
     let index = SearchIndex::open(data_dir)?;
     let report = index.sync(cli_seeds, None)?;
     if report.changed() {
-        tracing::info!("index: {} added, {} updated, {} deleted", report.added, report.updated, report.deleted);
+        tracing::info!(
+            "index: {} added, {} updated, {} deleted",
+            report.added,
+            report.updated,
+            report.deleted
+        );
     }
     Ok(index)
 }
@@ -130,10 +144,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jianbao::cli::print_sync_report(&report, &mut std::io::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Search { json, limit, page, sort, query } => {
+        Command::Search {
+            json,
+            limit,
+            page,
+            sort,
+            query,
+        } => {
             let index = open_index(&cli.seeds_dir, &cli.data_dir)?;
             let limit = limit.clamp(1, 1000);
-            let opts = SearchOptions { sort, limit, offset: (page.clamp(1, 100_000) - 1) * limit, ..SearchOptions::default() };
+            let opts = SearchOptions {
+                sort,
+                limit,
+                offset: (page.clamp(1, 100_000) - 1) * limit,
+                ..SearchOptions::default()
+            };
             if query.is_empty() {
                 jianbao::cli::search_batch(&index, &opts)?;
                 return Ok(ExitCode::SUCCESS);
@@ -143,15 +168,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", jianbao::cli::search_json(&index, &query, &opts));
                 return Ok(ExitCode::SUCCESS);
             }
-            let found = jianbao::cli::search_readable(&index, &query, &opts, &mut std::io::stdout())?;
-            Ok(if found { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            let found =
+                jianbao::cli::search_readable(&index, &query, &opts, &mut std::io::stdout())?;
+            Ok(if found {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Chat => {
             let mut settings = Settings::from_env()?;
             // The console user is the operator: admin, and allowed.
             settings.admin_ids.insert(jianbao::console::CONSOLE_CHAT_ID);
             if !settings.allowed_chat_ids.is_empty() {
-                settings.allowed_chat_ids.insert(jianbao::console::CONSOLE_CHAT_ID);
+                settings
+                    .allowed_chat_ids
+                    .insert(jianbao::console::CONSOLE_CHAT_ID);
             }
             let app = App::new(
                 Arc::new(open_index(&cli.seeds_dir, &cli.data_dir)?),
@@ -168,15 +200,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let now = chrono::Utc::now();
             let since_ts = match since {
                 Some(text) => {
-                    let date = jianbao::corpus::dates::parse_date(&text)
-                        .ok_or_else(|| anyhow::anyhow!("--since {text:?} is not a date like 2024-07-01"))?;
-                    jianbao::schedule::local_instant(settings.default_tz, date, chrono::NaiveTime::MIN).timestamp()
+                    let date = jianbao::corpus::dates::parse_date(&text).ok_or_else(|| {
+                        anyhow::anyhow!("--since {text:?} is not a date like 2024-07-01")
+                    })?;
+                    jianbao::schedule::local_instant(
+                        settings.default_tz,
+                        date,
+                        chrono::NaiveTime::MIN,
+                    )
+                    .timestamp()
                 }
                 None => now.timestamp() - 24 * 3600,
             };
             let keywords = keywords.join(" ");
-            let digest = jianbao::digest::select(&index, jianbao::digest::Since::Time(since_ts), &keywords, settings.digest_max_items)?;
-            let label = jianbao::schedule::local_date(settings.default_tz, now).format("%Y-%m-%d").to_string();
+            let digest = jianbao::digest::select(
+                &index,
+                jianbao::digest::Since::Time(since_ts),
+                &keywords,
+                settings.digest_max_items,
+            )?;
+            let label = jianbao::schedule::local_date(settings.default_tz, now)
+                .format("%Y-%m-%d")
+                .to_string();
             let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
             let parts = if digest.items.is_empty() {
                 vec![jianbao::digest::render_empty(&label)]
@@ -214,7 +259,12 @@ fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
         let scheduler = jianbao::scheduler::Scheduler::new(app.clone(), outbox.clone());
         let tasks = [
             tokio::spawn(scheduler.run(stop_rx.clone())),
-            tokio::spawn(jianbao::rescan::run(index, seeds_dir, rescan_every, stop_rx.clone())),
+            tokio::spawn(jianbao::rescan::run(
+                index,
+                seeds_dir,
+                rescan_every,
+                stop_rx.clone(),
+            )),
             tokio::spawn(prune_limiters(outbox, stop_rx)),
         ];
         tracing::info!("serving; stop with Ctrl-C or SIGTERM");
@@ -230,7 +280,10 @@ fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn prune_limiters(outbox: Arc<jianbao::bot::Outbox>, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn prune_limiters(
+    outbox: Arc<jianbao::bot::Outbox>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => outbox.prune(),
@@ -242,13 +295,14 @@ async fn prune_limiters(outbox: Arc<jianbao::bot::Outbox>, mut stop: tokio::sync
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

@@ -59,7 +59,11 @@ pub fn safe_url(url: &str) -> Option<&str> {
 pub fn linked_title(title: &str, url: &str) -> String {
     let title = short_title(title);
     match safe_url(url) {
-        Some(url) => format!("<a href=\"{}\">{}</a>", escape_html(url), escape_html(&title)),
+        Some(url) => format!(
+            "<a href=\"{}\">{}</a>",
+            escape_html(url),
+            escape_html(&title)
+        ),
         None => escape_html(&title),
     }
 }
@@ -83,8 +87,13 @@ fn short_title(title: &str) -> String {
 /// `2024-07-10 · 中国信息安全`, escaped.
 pub fn date_and_source(hit: &Hit) -> String {
     let date = hit.date.map(|d| d.format("%Y-%m-%d").to_string());
-    let source = (!hit.source.trim().is_empty()).then(|| escape_html(&hit.source.trim().chars().take(60).collect::<String>()));
-    [date, source].into_iter().flatten().collect::<Vec<_>>().join(" · ")
+    let source = (!hit.source.trim().is_empty())
+        .then(|| escape_html(&hit.source.trim().chars().take(60).collect::<String>()));
+    [date, source]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// One result block: number, bold linked title, date · source, excerpt.
@@ -105,9 +114,18 @@ pub fn hit_block(number: usize, hit: &Hit, excerpt_chars: usize) -> String {
 
 /// A page of search results as one Telegram HTML message, never over the limit: excerpts are
 /// shortened until it fits.
-pub fn results_page(query_text: &str, results: &SearchResults, page: usize, pages: usize) -> String {
+pub fn results_page(
+    query_text: &str,
+    results: &SearchResults,
+    page: usize,
+    pages: usize,
+) -> String {
     let query_shown: String = query_text.chars().take(80).collect();
-    let ellipsis = if query_text.chars().count() > 80 { "…" } else { "" };
+    let ellipsis = if query_text.chars().count() > 80 {
+        "…"
+    } else {
+        ""
+    };
     let header = format!(
         "🔎 <b>{}{ellipsis}</b>\n共 {} 篇 · 第 {}/{} 页",
         escape_html(&query_shown),
@@ -137,7 +155,11 @@ pub fn split_message(html: &str, max: usize) -> Vec<String> {
     let mut parts = Vec::new();
     let mut current = String::new();
     for block in html.split("\n\n") {
-        let candidate = if current.is_empty() { block.to_owned() } else { format!("{current}\n\n{block}") };
+        let candidate = if current.is_empty() {
+            block.to_owned()
+        } else {
+            format!("{current}\n\n{block}")
+        };
         if visible_len(&candidate) <= max {
             current = candidate;
             continue;
@@ -149,7 +171,11 @@ pub fn split_message(html: &str, max: usize) -> Vec<String> {
             current = block.to_owned();
         } else {
             for line in block.split('\n') {
-                let candidate = if current.is_empty() { line.to_owned() } else { format!("{current}\n{line}") };
+                let candidate = if current.is_empty() {
+                    line.to_owned()
+                } else {
+                    format!("{current}\n{line}")
+                };
                 if visible_len(&candidate) <= max {
                     current = candidate;
                 } else {
@@ -218,6 +244,16 @@ pub fn html_to_plain(html: &str) -> String {
     out
 }
 
+/// Shown when a query has nothing to search for.
+pub const USAGE_HINT_PLAIN: &str = "请输入要搜索的词，例如：人工智能 治理\n\
+也可以用：\"完整短语\"  -排除词  source:来源  after:2024-07-01  before:2024-08-01";
+
+/// A result without its number (inline mode).
+pub fn hit_block_unnumbered(hit: &Hit, excerpt_chars: usize) -> String {
+    let block = hit_block(0, hit, excerpt_chars);
+    block.strip_prefix("0. ").unwrap_or(&block).to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,7 +268,10 @@ mod tests {
     #[test]
     fn links_only_for_http() {
         assert_eq!(linked_title("<T>", "javascript:alert(1)"), "&lt;T&gt;");
-        assert_eq!(linked_title("T", "https://a.b/?x=1&y=\"2\""), "<a href=\"https://a.b/?x=1&amp;y=&quot;2&quot;\">T</a>");
+        assert_eq!(
+            linked_title("T", "https://a.b/?x=1&y=\"2\""),
+            "<a href=\"https://a.b/?x=1&amp;y=&quot;2&quot;\">T</a>"
+        );
     }
 
     #[test]
@@ -250,14 +289,4 @@ mod tests {
             assert!(visible_len(&p) <= 4096);
         }
     }
-}
-
-/// Shown when a query has nothing to search for.
-pub const USAGE_HINT_PLAIN: &str = "请输入要搜索的词，例如：人工智能 治理\n\
-也可以用：\"完整短语\"  -排除词  source:来源  after:2024-07-01  before:2024-08-01";
-
-/// A result without its number (inline mode).
-pub fn hit_block_unnumbered(hit: &Hit, excerpt_chars: usize) -> String {
-    let block = hit_block(0, hit, excerpt_chars);
-    block.strip_prefix("0. ").unwrap_or(&block).to_owned()
 }

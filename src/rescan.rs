@@ -14,7 +14,12 @@ use crate::index::SearchIndex;
 /// Quiet time after a file event before syncing, so a copy of many files is one sync.
 const DEBOUNCE: Duration = Duration::from_millis(750);
 
-pub async fn run(index: Arc<SearchIndex>, seeds_dir: PathBuf, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(
+    index: Arc<SearchIndex>,
+    seeds_dir: PathBuf,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok_and(|e| !e.kind.is_access()) {
@@ -25,12 +30,19 @@ pub async fn run(index: Arc<SearchIndex>, seeds_dir: PathBuf, every: Duration, m
         Ok(mut w) => match w.watch(&seeds_dir, RecursiveMode::Recursive) {
             Ok(()) => Some(w),
             Err(e) => {
-                tracing::warn!("cannot watch {}: {e}; rescanning every {} s", seeds_dir.display(), every.as_secs());
+                tracing::warn!(
+                    "cannot watch {}: {e}; rescanning every {} s",
+                    seeds_dir.display(),
+                    every.as_secs()
+                );
                 None
             }
         },
         Err(e) => {
-            tracing::warn!("no file watcher: {e}; rescanning every {} s", every.as_secs());
+            tracing::warn!(
+                "no file watcher: {e}; rescanning every {} s",
+                every.as_secs()
+            );
             None
         }
     };
@@ -42,12 +54,7 @@ pub async fn run(index: Arc<SearchIndex>, seeds_dir: PathBuf, every: Duration, m
             _ = ticker.tick() => {}
             Some(()) = rx.recv() => {
                 // Let a burst of events settle.
-                loop {
-                    match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
-                        Ok(Some(())) => continue,
-                        _ => break,
-                    }
-                }
+                while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
             }
             _ = stop.changed() => return,
         }

@@ -47,7 +47,11 @@ pub fn next_due(tz: Tz, time: NaiveTime, after: DateTime<Utc>) -> DateTime<Utc> 
 /// yesterday. A chat is owed a digest when it has no delivery for that date (or later).
 pub fn owed_date(tz: Tz, time: NaiveTime, now: DateTime<Utc>) -> NaiveDate {
     let today = local_date(tz, now);
-    if local_instant(tz, today, time) <= now { today } else { today.pred_opt().unwrap_or(today) }
+    if local_instant(tz, today, time) <= now {
+        today
+    } else {
+        today.pred_opt().unwrap_or(today)
+    }
 }
 
 #[cfg(test)]
@@ -62,8 +66,14 @@ mod tests {
     fn shanghai_eight_am() {
         let tz: Tz = "Asia/Shanghai".parse().unwrap();
         let t = NaiveTime::from_hms_opt(8, 0, 0).unwrap();
-        assert_eq!(next_due(tz, t, utc("2024-07-10T00:00:00Z")), utc("2024-07-10T00:00:00Z") + chrono::Duration::days(1));
-        assert_eq!(next_due(tz, t, utc("2024-07-09T23:59:00Z")), utc("2024-07-10T00:00:00Z"));
+        assert_eq!(
+            next_due(tz, t, utc("2024-07-10T00:00:00Z")),
+            utc("2024-07-10T00:00:00Z") + chrono::Duration::days(1)
+        );
+        assert_eq!(
+            next_due(tz, t, utc("2024-07-09T23:59:00Z")),
+            utc("2024-07-10T00:00:00Z")
+        );
     }
 
     #[test]
@@ -71,21 +81,39 @@ mod tests {
         let ny: Tz = "America/New_York".parse().unwrap();
         let t = NaiveTime::from_hms_opt(8, 0, 0).unwrap();
         // Before the March 2024 change 08:00 is 13:00Z, after it 12:00Z.
-        assert_eq!(next_due(ny, t, utc("2024-03-09T14:00:00Z")), utc("2024-03-10T12:00:00Z"));
-        assert_eq!(next_due(ny, t, utc("2024-03-08T14:00:00Z")), utc("2024-03-09T13:00:00Z"));
+        assert_eq!(
+            next_due(ny, t, utc("2024-03-09T14:00:00Z")),
+            utc("2024-03-10T12:00:00Z")
+        );
+        assert_eq!(
+            next_due(ny, t, utc("2024-03-08T14:00:00Z")),
+            utc("2024-03-09T13:00:00Z")
+        );
         // 02:30 does not exist on 2024-03-10: moved to 03:00 local (07:00Z).
         let skipped = NaiveTime::from_hms_opt(2, 30, 0).unwrap();
-        assert_eq!(next_due(ny, skipped, utc("2024-03-10T05:00:00Z")), utc("2024-03-10T07:00:00Z"));
+        assert_eq!(
+            next_due(ny, skipped, utc("2024-03-10T05:00:00Z")),
+            utc("2024-03-10T07:00:00Z")
+        );
         // 01:30 happens twice on 2024-11-03: the first one (05:30Z).
         let twice = NaiveTime::from_hms_opt(1, 30, 0).unwrap();
-        assert_eq!(next_due(ny, twice, utc("2024-11-03T04:00:00Z")), utc("2024-11-03T05:30:00Z"));
+        assert_eq!(
+            next_due(ny, twice, utc("2024-11-03T04:00:00Z")),
+            utc("2024-11-03T05:30:00Z")
+        );
     }
 
     #[test]
     fn owed_date_is_today_after_the_time() {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
         let t = NaiveTime::from_hms_opt(8, 0, 0).unwrap();
-        assert_eq!(owed_date(tz, t, utc("2024-07-10T07:00:00Z")).to_string(), "2024-07-10");
-        assert_eq!(owed_date(tz, t, utc("2024-07-10T05:00:00Z")).to_string(), "2024-07-09");
+        assert_eq!(
+            owed_date(tz, t, utc("2024-07-10T07:00:00Z")).to_string(),
+            "2024-07-10"
+        );
+        assert_eq!(
+            owed_date(tz, t, utc("2024-07-10T05:00:00Z")).to_string(),
+            "2024-07-09"
+        );
     }
 }

@@ -34,7 +34,11 @@ pub enum Delivery {
 
 /// Where digests go: Telegram in production, a fake in tests.
 pub trait DigestSender: Send + Sync + 'static {
-    fn send_html(&self, chat_id: i64, html: String) -> Pin<Box<dyn Future<Output = Delivery> + Send + '_>>;
+    fn send_html(
+        &self,
+        chat_id: i64,
+        html: String,
+    ) -> Pin<Box<dyn Future<Output = Delivery> + Send + '_>>;
 }
 
 /// Consecutive "gone" failures after which a subscription is disabled.
@@ -97,11 +101,16 @@ impl Scheduler {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!("scheduler: cannot read subscriptions: {e}");
-                return (PassReport::default(), Some(now + chrono::Duration::seconds(60)));
+                return (
+                    PassReport::default(),
+                    Some(now + chrono::Duration::seconds(60)),
+                );
             }
         };
-        let due: Vec<(Subscription, chrono::NaiveDate)> =
-            subs.iter().filter_map(|s| owed(&self.app, s, now).map(|d| (s.clone(), d))).collect();
+        let due: Vec<(Subscription, chrono::NaiveDate)> = subs
+            .iter()
+            .filter_map(|s| owed(&self.app, s, now).map(|d| (s.clone(), d)))
+            .collect();
         let mut report = PassReport::default();
         let mut retry_soon = false;
         let semaphore = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
@@ -128,7 +137,8 @@ impl Scheduler {
             }
         }
         let next = self.next_due(now);
-        let retry = retry_soon.then(|| now + chrono::Duration::from_std(RETRY_AFTER_FAILURE).unwrap_or_default());
+        let retry = retry_soon
+            .then(|| now + chrono::Duration::from_std(RETRY_AFTER_FAILURE).unwrap_or_default());
         let next = match (next, retry) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -157,7 +167,9 @@ impl Scheduler {
             if report != PassReport::default() {
                 tracing::info!("digests: {report:?}");
             }
-            let sleep_for = next.map_or(Duration::from_secs(3600), |t| (t - Utc::now()).to_std().unwrap_or_default());
+            let sleep_for = next.map_or(Duration::from_secs(3600), |t| {
+                (t - Utc::now()).to_std().unwrap_or_default()
+            });
             // Wake at least hourly, so clock jumps (suspend, NTP) are noticed.
             let sleep_for = sleep_for.min(Duration::from_secs(3600));
             tokio::select! {
@@ -183,12 +195,22 @@ enum Outcome {
 }
 
 /// Sends one chat's digest for `date` and records it.
-async fn deliver(app: &Arc<App>, sender: &dyn DigestSender, sub: Subscription, date: chrono::NaiveDate, now: DateTime<Utc>) -> Outcome {
-    let since = sub.cursor_seq.map_or(Since::Time(now.timestamp() - 24 * 3600), Since::Seq);
+async fn deliver(
+    app: &Arc<App>,
+    sender: &dyn DigestSender,
+    sub: Subscription,
+    date: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let since = sub
+        .cursor_seq
+        .map_or(Since::Time(now.timestamp() - 24 * 3600), Since::Seq);
     let keywords = sub.keywords.clone();
     let max = app.settings.digest_max_items;
     let app2 = app.clone();
-    let selected = tokio::task::spawn_blocking(move || digest::select(&app2.index, since, &keywords, max)).await;
+    let selected =
+        tokio::task::spawn_blocking(move || digest::select(&app2.index, since, &keywords, max))
+            .await;
     let digest = match selected {
         Ok(Ok(d)) => d,
         other => {
@@ -198,7 +220,11 @@ async fn deliver(app: &Arc<App>, sender: &dyn DigestSender, sub: Subscription, d
     };
     let label = date.format("%Y-%m-%d").to_string();
     let parts = if digest.items.is_empty() {
-        if app.settings.digest_send_empty { vec![digest::render_empty(&label)] } else { Vec::new() }
+        if app.settings.digest_send_empty {
+            vec![digest::render_empty(&label)]
+        } else {
+            Vec::new()
+        }
     } else {
         digest::render(&digest, &label, &sub.keywords)
     };
@@ -218,9 +244,14 @@ async fn deliver(app: &Arc<App>, sender: &dyn DigestSender, sub: Subscription, d
         match result {
             Delivery::Sent(_) => {}
             Delivery::Gone(reason) => {
-                let disabled = app.store.record_failure(chat_id, DISABLE_AFTER_FAILURES, &label).unwrap_or(false);
+                let disabled = app
+                    .store
+                    .record_failure(chat_id, DISABLE_AFTER_FAILURES, &label)
+                    .unwrap_or(false);
                 if disabled {
-                    tracing::warn!("chat {chat_id}: subscription disabled after {DISABLE_AFTER_FAILURES} failures ({reason})");
+                    tracing::warn!(
+                        "chat {chat_id}: subscription disabled after {DISABLE_AFTER_FAILURES} failures ({reason})"
+                    );
                     return Outcome::Disabled;
                 }
                 return Outcome::Unreachable;
@@ -228,7 +259,13 @@ async fn deliver(app: &Arc<App>, sender: &dyn DigestSender, sub: Subscription, d
             Delivery::Migrated(_) | Delivery::Failed(_) => return Outcome::Failed,
         }
     }
-    if let Err(e) = app.store.record_delivery(chat_id, &label, digest.items.len(), digest.cursor, now.timestamp()) {
+    if let Err(e) = app.store.record_delivery(
+        chat_id,
+        &label,
+        digest.items.len(),
+        digest.cursor,
+        now.timestamp(),
+    ) {
         tracing::error!("chat {chat_id}: digest sent but not recorded: {e}");
     }
     if migrated {

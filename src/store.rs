@@ -48,7 +48,10 @@ pub const SEARCH_TTL_SECS: i64 = 30 * 24 * 3600;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("database {0} was written by a newer jianbao (schema version {1}); upgrade jianbao")]
     TooNew(PathBuf, i64),
 }
@@ -90,26 +93,39 @@ impl Store {
     /// Opens (creating) `data_dir/jianbao.sqlite3` and applies pending migrations.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join("jianbao.sqlite3");
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         if let Some(parent) = path.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
         let mut conn = Connection::open(&path).map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(err)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(err)?;
         if version > MIGRATIONS.len() as i64 {
             return Err(StoreError::TooNew(path, version));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.transaction().map_err(err)?;
             tx.execute_batch(sql).map_err(err)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(err)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(err)?;
             tx.commit().map_err(err)?;
         }
-        Ok(Store { conn: Mutex::new(conn), path })
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path,
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -117,11 +133,20 @@ impl Store {
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite { path: self.path.clone(), source }
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     /// Saves a search for its page buttons; the nonce makes ids unguessable.
-    pub fn save_search(&self, chat_id: i64, query: &str, sort: &str, now: i64) -> Result<SavedSearch, StoreError> {
+    pub fn save_search(
+        &self,
+        chat_id: i64,
+        query: &str,
+        sort: &str,
+        now: i64,
+    ) -> Result<SavedSearch, StoreError> {
         let nonce: u32 = rand_u32();
         let conn = self.conn();
         conn.execute(
@@ -132,9 +157,17 @@ impl Store {
         let id = conn.last_insert_rowid();
         // Forget old sessions now and then (cheap with the primary key).
         if id % 100 == 0 {
-            let _ = conn.execute("DELETE FROM searches WHERE created_at < ?1", params![now - SEARCH_TTL_SECS]);
+            let _ = conn.execute(
+                "DELETE FROM searches WHERE created_at < ?1",
+                params![now - SEARCH_TTL_SECS],
+            );
         }
-        Ok(SavedSearch { id, nonce, query: query.to_owned(), sort: sort.to_owned() })
+        Ok(SavedSearch {
+            id,
+            nonce,
+            query: query.to_owned(),
+            sort: sort.to_owned(),
+        })
     }
 
     /// The saved search with this id and nonce, if it still exists.
@@ -143,14 +176,28 @@ impl Store {
             .query_row(
                 "SELECT id, nonce, query, sort FROM searches WHERE id = ?1 AND nonce = ?2",
                 params![id, nonce],
-                |r| Ok(SavedSearch { id: r.get(0)?, nonce: r.get(1)?, query: r.get(2)?, sort: r.get(3)? }),
+                |r| {
+                    Ok(SavedSearch {
+                        id: r.get(0)?,
+                        nonce: r.get(1)?,
+                        query: r.get(2)?,
+                        sort: r.get(3)?,
+                    })
+                },
             )
             .optional()
             .map_err(|e| self.err(e))
     }
 
     /// Creates or updates a subscription (re-enabling it); keeps its cursor.
-    pub fn upsert_subscription(&self, chat_id: i64, time: &str, tz: &str, keywords: &str, now: i64) -> Result<(), StoreError> {
+    pub fn upsert_subscription(
+        &self,
+        chat_id: i64,
+        time: &str,
+        tz: &str,
+        keywords: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
         self.conn()
             .execute(
                 "INSERT INTO subscriptions (chat_id, time, tz, keywords, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -164,21 +211,31 @@ impl Store {
 
     pub fn set_timezone(&self, chat_id: i64, tz: &str) -> Result<bool, StoreError> {
         self.conn()
-            .execute("UPDATE subscriptions SET tz = ?2 WHERE chat_id = ?1", params![chat_id, tz])
+            .execute(
+                "UPDATE subscriptions SET tz = ?2 WHERE chat_id = ?1",
+                params![chat_id, tz],
+            )
             .map(|n| n > 0)
             .map_err(|e| self.err(e))
     }
 
     pub fn delete_subscription(&self, chat_id: i64) -> Result<bool, StoreError> {
         self.conn()
-            .execute("DELETE FROM subscriptions WHERE chat_id = ?1", params![chat_id])
+            .execute(
+                "DELETE FROM subscriptions WHERE chat_id = ?1",
+                params![chat_id],
+            )
             .map(|n| n > 0)
             .map_err(|e| self.err(e))
     }
 
     pub fn subscription(&self, chat_id: i64) -> Result<Option<Subscription>, StoreError> {
         self.conn()
-            .query_row(&format!("{SUB_SELECT} WHERE chat_id = ?1"), params![chat_id], row_to_subscription)
+            .query_row(
+                &format!("{SUB_SELECT} WHERE chat_id = ?1"),
+                params![chat_id],
+                row_to_subscription,
+            )
             .optional()
             .map_err(|e| self.err(e))
     }
@@ -186,14 +243,22 @@ impl Store {
     /// Every enabled subscription.
     pub fn active_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("{SUB_SELECT} WHERE enabled = 1 ORDER BY chat_id")).map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], row_to_subscription).map_err(|e| self.err(e))?;
+        let mut stmt = conn
+            .prepare(&format!("{SUB_SELECT} WHERE enabled = 1 ORDER BY chat_id"))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], row_to_subscription)
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
     pub fn count_subscriptions(&self) -> Result<u64, StoreError> {
         self.conn()
-            .query_row("SELECT COUNT(*) FROM subscriptions WHERE enabled = 1", [], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT COUNT(*) FROM subscriptions WHERE enabled = 1",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|n| n as u64)
             .map_err(|e| self.err(e))
     }
@@ -201,13 +266,24 @@ impl Store {
     /// The local date of the chat's last recorded digest.
     pub fn last_delivery_date(&self, chat_id: i64) -> Result<Option<String>, StoreError> {
         self.conn()
-            .query_row("SELECT MAX(local_date) FROM deliveries WHERE chat_id = ?1", params![chat_id], |r| r.get(0))
+            .query_row(
+                "SELECT MAX(local_date) FROM deliveries WHERE chat_id = ?1",
+                params![chat_id],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))
     }
 
     /// Records a delivered digest and advances the chat's cursor in one transaction, after
     /// Telegram accepted the message. Returns false if that (chat, date) was already recorded.
-    pub fn record_delivery(&self, chat_id: i64, local_date: &str, items: usize, cursor_seq: Option<u64>, now: i64) -> Result<bool, StoreError> {
+    pub fn record_delivery(
+        &self,
+        chat_id: i64,
+        local_date: &str,
+        items: usize,
+        cursor_seq: Option<u64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         let inserted = tx
@@ -229,7 +305,12 @@ impl Store {
 
     /// Counts a failed delivery for `local_date` (once per date); disables the subscription
     /// at `limit` consecutive failed days. Returns true when it was disabled now.
-    pub fn record_failure(&self, chat_id: i64, limit: u32, local_date: &str) -> Result<bool, StoreError> {
+    pub fn record_failure(
+        &self,
+        chat_id: i64,
+        limit: u32,
+        local_date: &str,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         tx.execute(
@@ -254,15 +335,23 @@ impl Store {
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         tx.execute("DELETE FROM subscriptions WHERE chat_id = ?2 AND EXISTS (SELECT 1 FROM subscriptions WHERE chat_id = ?1)", params![old, new])
             .map_err(|e| self.err(e))?;
-        tx.execute("UPDATE subscriptions SET chat_id = ?2 WHERE chat_id = ?1", params![old, new]).map_err(|e| self.err(e))?;
-        tx.execute("UPDATE OR IGNORE deliveries SET chat_id = ?2 WHERE chat_id = ?1", params![old, new]).map_err(|e| self.err(e))?;
-        tx.execute("DELETE FROM deliveries WHERE chat_id = ?1", params![old]).map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE subscriptions SET chat_id = ?2 WHERE chat_id = ?1",
+            params![old, new],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE OR IGNORE deliveries SET chat_id = ?2 WHERE chat_id = ?1",
+            params![old, new],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM deliveries WHERE chat_id = ?1", params![old])
+            .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
     }
 }
 
-const SUB_SELECT: &str =
-    "SELECT chat_id, time, tz, keywords, cursor_seq, created_at, failures, enabled, failed_date FROM subscriptions";
+const SUB_SELECT: &str = "SELECT chat_id, time, tz, keywords, cursor_seq, created_at, failures, enabled, failed_date FROM subscriptions";
 
 fn row_to_subscription(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
     Ok(Subscription {
@@ -282,7 +371,11 @@ fn row_to_subscription(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> 
 fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     h.finish() as u32
 }
 
@@ -294,7 +387,8 @@ pub struct InstanceLock {
 
 impl InstanceLock {
     pub fn acquire(data_dir: &Path) -> Result<InstanceLock, String> {
-        std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
         let path = data_dir.join("jianbao.lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -309,7 +403,9 @@ impl InstanceLock {
                 data_dir.display(),
                 path.display()
             )),
-            Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(format!("cannot lock {}: {e}", path.display()))
+            }
         }
     }
 }
@@ -323,10 +419,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            store.upsert_subscription(42, "08:00", "Asia/Shanghai", "", 1).unwrap();
+            store
+                .upsert_subscription(42, "08:00", "Asia/Shanghai", "", 1)
+                .unwrap();
             let s = store.save_search(42, "人工智能", "relevance", 1).unwrap();
             assert_eq!(store.load_search(s.id, s.nonce).unwrap(), Some(s.clone()));
-            assert_eq!(store.load_search(s.id, s.nonce.wrapping_add(1)).unwrap(), None);
+            assert_eq!(
+                store.load_search(s.id, s.nonce.wrapping_add(1)).unwrap(),
+                None
+            );
         }
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.subscription(42).unwrap().unwrap().tz, "Asia/Shanghai");
@@ -337,23 +438,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         store.upsert_subscription(7, "08:00", "UTC", "", 1).unwrap();
-        assert!(store.record_delivery(7, "2024-07-10", 3, Some(10), 2).unwrap());
-        assert!(!store.record_delivery(7, "2024-07-10", 3, Some(10), 3).unwrap());
+        assert!(
+            store
+                .record_delivery(7, "2024-07-10", 3, Some(10), 2)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .record_delivery(7, "2024-07-10", 3, Some(10), 3)
+                .unwrap()
+        );
         assert_eq!(store.subscription(7).unwrap().unwrap().cursor_seq, Some(10));
-        assert_eq!(store.last_delivery_date(7).unwrap().as_deref(), Some("2024-07-10"));
+        assert_eq!(
+            store.last_delivery_date(7).unwrap().as_deref(),
+            Some("2024-07-10")
+        );
     }
 
     #[test]
     fn failures_disable_and_migration_moves() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.upsert_subscription(-1, "08:00", "UTC", "", 1).unwrap();
+        store
+            .upsert_subscription(-1, "08:00", "UTC", "", 1)
+            .unwrap();
         assert!(!store.record_failure(-1, 3, "2024-07-01").unwrap());
-        assert!(!store.record_failure(-1, 3, "2024-07-01").unwrap(), "one strike per day");
+        assert!(
+            !store.record_failure(-1, 3, "2024-07-01").unwrap(),
+            "one strike per day"
+        );
         assert!(!store.record_failure(-1, 3, "2024-07-02").unwrap());
         assert!(store.record_failure(-1, 3, "2024-07-03").unwrap());
         assert!(store.active_subscriptions().unwrap().is_empty());
-        store.upsert_subscription(-2, "09:00", "UTC", "", 1).unwrap();
+        store
+            .upsert_subscription(-2, "09:00", "UTC", "", 1)
+            .unwrap();
         store.migrate_chat(-2, -1002).unwrap();
         assert!(store.subscription(-2).unwrap().is_none());
         assert_eq!(store.subscription(-1002).unwrap().unwrap().time, "09:00");

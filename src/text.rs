@@ -143,21 +143,37 @@ fn next_bigram<'a>(text: &'a str, pos: &mut usize) -> Option<Span<'a>> {
                     // Bigram; the next one starts at the second character.
                     *pos = start + first_len;
                     let end = *pos + d.len_utf8();
-                    return Some(Span { text: &text[start..end], start, end });
+                    return Some(Span {
+                        text: &text[start..end],
+                        start,
+                        end,
+                    });
                 }
                 _ => {
                     *pos = start + first_len;
                     // A lone character, unless it ends a run (then the last bigram covered it).
                     let preceded_by_cjk = text[..start].chars().next_back().is_some_and(is_cjk);
                     if !preceded_by_cjk {
-                        return Some(Span { text: &text[start..*pos], start, end: *pos });
+                        return Some(Span {
+                            text: &text[start..*pos],
+                            start,
+                            end: *pos,
+                        });
                     }
                 }
             }
         } else if c.is_alphanumeric() {
-            let len: usize = rest.chars().take_while(|&d| d.is_alphanumeric() && !is_cjk(d)).map(char::len_utf8).sum();
+            let len: usize = rest
+                .chars()
+                .take_while(|&d| d.is_alphanumeric() && !is_cjk(d))
+                .map(char::len_utf8)
+                .sum();
             *pos = start + len;
-            return Some(Span { text: &text[start..*pos], start, end: *pos });
+            return Some(Span {
+                text: &text[start..*pos],
+                start,
+                end: *pos,
+            });
         } else {
             *pos = start + c.len_utf8();
         }
@@ -215,7 +231,10 @@ impl Tokenizer for WordsTokenizer {
         // Search mode emits a word's parts before the word; order by offset so positions
         // never go backwards.
         words.sort_by_key(|t| (t.start, t.end));
-        WordsTokenStream { words: words.into_iter(), token: Token::default() }
+        WordsTokenStream {
+            words: words.into_iter(),
+            token: Token::default(),
+        }
     }
 }
 
@@ -229,7 +248,9 @@ pub struct BigramTokenStream<'a> {
 
 impl TokenStream for BigramTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        let Some(span) = next_bigram(self.text, &mut self.pos) else { return false };
+        let Some(span) = next_bigram(self.text, &mut self.pos) else {
+            return false;
+        };
         self.token.text.clear();
         self.token.text.push_str(span.text);
         self.token.offset_from = span.start;
@@ -249,7 +270,12 @@ impl TokenStream for BigramTokenStream<'_> {
 impl Tokenizer for BigramTokenizer {
     type TokenStream<'a> = BigramTokenStream<'a>;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> BigramTokenStream<'a> {
-        BigramTokenStream { text, pos: 0, ordinal: 0, token: Token::default() }
+        BigramTokenStream {
+            text,
+            pos: 0,
+            ordinal: 0,
+            token: Token::default(),
+        }
     }
 }
 
@@ -278,13 +304,22 @@ mod tests {
         let w = words(&folded);
         assert!(w.contains(&"农业"), "{w:?}");
         assert!(w.contains(&"智能"), "{w:?}");
-        assert!(w.iter().all(|t| t.chars().any(char::is_alphanumeric)), "{w:?}");
+        assert!(
+            w.iter().all(|t| t.chars().any(char::is_alphanumeric)),
+            "{w:?}"
+        );
     }
 
     #[test]
     fn phrase_words_have_char_offsets() {
-        assert_eq!(phrase_words("全球 治理"), vec![(0, "全球".to_owned()), (2, "治理".to_owned())]);
-        assert_eq!(phrase_words("machine learning"), vec![(0, "machine".to_owned()), (8, "learning".to_owned())]);
+        assert_eq!(
+            phrase_words("全球 治理"),
+            vec![(0, "全球".to_owned()), (2, "治理".to_owned())]
+        );
+        assert_eq!(
+            phrase_words("machine learning"),
+            vec![(0, "machine".to_owned()), (8, "learning".to_owned())]
+        );
     }
 
     #[test]
@@ -300,7 +335,10 @@ mod tests {
 
     #[test]
     fn bigrams_of_runs_and_words() {
-        let b: Vec<&str> = bigrams("人工智能，国 ai2024治理").into_iter().map(|s| s.text).collect();
+        let b: Vec<&str> = bigrams("人工智能，国 ai2024治理")
+            .into_iter()
+            .map(|s| s.text)
+            .collect();
         assert_eq!(b, vec!["人工", "工智", "智能", "国", "ai2024", "治理"]);
         assert!(bigrams("").is_empty());
         assert!(bigrams("，。！ 🙂").is_empty());

@@ -1,6 +1,5 @@
 //! The real teloxide dispatcher against a fake Bot API server on 127.0.0.1.
 
-#[allow(dead_code)]
 mod support;
 
 use std::path::Path;
@@ -35,7 +34,14 @@ fn write_corpus(dir: &Path) {
     }
     std::fs::write(dir.join("farm.txt"), "---\ntitle: 农业银行\nsource: 财经\ndate: 2024-06-01\n---\n中国农业发展银行支持乡村振兴。\n").unwrap();
     let long_title = "超长标题".repeat(500);
-    std::fs::write(dir.join("long.txt"), format!("---\ntitle: {long_title}\nsource: 长\n---\n人工智能{}\n", "正文很长。".repeat(3000))).unwrap();
+    std::fs::write(
+        dir.join("long.txt"),
+        format!(
+            "---\ntitle: {long_title}\nsource: 长\n---\n人工智能{}\n",
+            "正文很长。".repeat(3000)
+        ),
+    )
+    .unwrap();
 }
 
 impl Harness {
@@ -44,7 +50,12 @@ impl Harness {
         let data = tempfile::tempdir().unwrap();
         write_corpus(seeds.path());
         let fake = FakeApi::start().await;
-        let mut h = Harness { fake, running: None, seeds, data };
+        let mut h = Harness {
+            fake,
+            running: None,
+            seeds,
+            data,
+        };
         h.start(settings).await;
         h
     }
@@ -53,9 +64,18 @@ impl Harness {
         let index = Arc::new(SearchIndex::open(self.data.path()).unwrap());
         index.sync(self.seeds.path(), None).unwrap();
         let store = Arc::new(Store::open(self.data.path()).unwrap());
-        let app = Arc::new(App::new(index, store, settings, self.seeds.path().to_path_buf()));
+        let app = Arc::new(App::new(
+            index,
+            store,
+            settings,
+            self.seeds.path().to_path_buf(),
+        ));
         let outbox = Arc::new(Outbox::new(self.fake.bot(), FakeApi::TOKEN.to_owned()));
-        self.running = Some(jianbao::bot::start(app, outbox, FakeApi::TOKEN).await.unwrap());
+        self.running = Some(
+            jianbao::bot::start(app, outbox, FakeApi::TOKEN)
+                .await
+                .unwrap(),
+        );
     }
 
     async fn restart(&mut self, settings: Settings) {
@@ -74,7 +94,8 @@ impl Harness {
     /// Sends a text update and returns the next sendMessage call's params.
     async fn say(&self, chat_id: i64, chat_type: &str, user_id: i64, text: &str) -> Value {
         let before = self.fake.requests_for("sendmessage").len();
-        self.fake.push_update(text_message(chat_id, chat_type, user_id, text));
+        self.fake
+            .push_update(text_message(chat_id, chat_type, user_id, text));
         let sent = self.fake.wait_for("sendmessage", before + 1, WAIT).await;
         sent[before].params.clone()
     }
@@ -83,11 +104,18 @@ impl Harness {
     async fn say_nothing_back(&self, chat_id: i64, chat_type: &str, text: &str) {
         let before = self.fake.requests_for("sendmessage").len();
         let updates_before = self.fake.requests_for("getupdates").len();
-        self.fake.push_update(text_message(chat_id, chat_type, 7, text));
+        self.fake
+            .push_update(text_message(chat_id, chat_type, 7, text));
         // Two more polls: the update was fetched and handled.
-        self.fake.wait_for("getupdates", updates_before + 2, WAIT).await;
+        self.fake
+            .wait_for("getupdates", updates_before + 2, WAIT)
+            .await;
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(self.fake.requests_for("sendmessage").len(), before, "unexpected reply to {text:?}");
+        assert_eq!(
+            self.fake.requests_for("sendmessage").len(),
+            before,
+            "unexpected reply to {text:?}"
+        );
     }
 }
 
@@ -105,7 +133,12 @@ fn buttons(params: &Value) -> Vec<(String, String)> {
         .map(|rows| {
             rows.iter()
                 .flat_map(|r| r.as_array().unwrap().iter())
-                .map(|b| (b["text"].as_str().unwrap().to_owned(), b["callback_data"].as_str().unwrap().to_owned()))
+                .map(|b| {
+                    (
+                        b["text"].as_str().unwrap().to_owned(),
+                        b["callback_data"].as_str().unwrap().to_owned(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -118,8 +151,14 @@ async fn search_reply_is_valid_html_with_pages_that_survive_a_restart() {
     let text = valid_html(&reply);
     assert!(text.contains("第 1/3 页"), "{text}");
     assert!(text.contains("<a href=\"https://example.com/ai/"), "{text}");
-    assert!(text.contains("&lt;") && text.contains("&amp;"), "titles are escaped: {text}");
-    assert!(text.contains("<b>人工智能</b>"), "matched words highlighted: {text}");
+    assert!(
+        text.contains("&lt;") && text.contains("&amp;"),
+        "titles are escaped: {text}"
+    );
+    assert!(
+        text.contains("<b>人工智能</b>"),
+        "matched words highlighted: {text}"
+    );
     assert_eq!(reply["link_preview_options"]["is_disabled"], true);
     let b = buttons(&reply);
     assert_eq!(b.len(), 1);
@@ -127,17 +166,26 @@ async fn search_reply_is_valid_html_with_pages_that_survive_a_restart() {
 
     // Next page: the same message is edited, the callback answered.
     let message_id = 1;
-    h.fake.push_update(callback_query(10, 10, message_id, &b[0].1));
+    h.fake
+        .push_update(callback_query(10, 10, message_id, &b[0].1));
     let edits = h.fake.wait_for("editmessagetext", 1, WAIT).await;
     let page2 = valid_html(&edits[0].params);
     assert!(page2.contains("第 2/3 页"), "{page2}");
-    assert_eq!(buttons(&edits[0].params).len(), 2, "both buttons on a middle page");
+    assert_eq!(
+        buttons(&edits[0].params).len(),
+        2,
+        "both buttons on a middle page"
+    );
     h.fake.wait_for("answercallbackquery", 1, WAIT).await;
 
     // The bot restarts; the buttons keep working.
     h.restart(Settings::default()).await;
-    let next = buttons(&edits[0].params).into_iter().find(|(l, _)| l.contains('▶')).unwrap();
-    h.fake.push_update(callback_query(10, 10, message_id, &next.1));
+    let next = buttons(&edits[0].params)
+        .into_iter()
+        .find(|(l, _)| l.contains('▶'))
+        .unwrap();
+    h.fake
+        .push_update(callback_query(10, 10, message_id, &next.1));
     let edits = h.fake.wait_for("editmessagetext", 2, WAIT).await;
     assert!(valid_html(&edits[1].params).contains("第 3/3 页"));
     h.fake.wait_for("answercallbackquery", 2, WAIT).await;
@@ -145,9 +193,18 @@ async fn search_reply_is_valid_html_with_pages_that_survive_a_restart() {
     // A forged or stale button gets a notice, not silence.
     for forged in ["p:999:1:2", "garbage", "p:1:2:3:4"] {
         let before = h.fake.requests_for("answercallbackquery").len();
-        h.fake.push_update(callback_query(10, 10, message_id, forged));
-        let answers = h.fake.wait_for("answercallbackquery", before + 1, WAIT).await;
-        assert!(answers[before].params["text"].as_str().is_some_and(|t| t.contains("失效")), "{forged}");
+        h.fake
+            .push_update(callback_query(10, 10, message_id, forged));
+        let answers = h
+            .fake
+            .wait_for("answercallbackquery", before + 1, WAIT)
+            .await;
+        assert!(
+            answers[before].params["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("失效")),
+            "{forged}"
+        );
     }
     assert_eq!(h.fake.requests_for("editmessagetext").len(), 2);
     h.stop().await;
@@ -157,7 +214,19 @@ async fn search_reply_is_valid_html_with_pages_that_survive_a_restart() {
 async fn hostile_queries_get_valid_replies() {
     let h = Harness::new(Settings::default()).await;
     let long = "人工智能".repeat(750);
-    let cases = ["/search", "AND (", "title:", "\"", "*", "🙂🙂", "<b>", "&amp;", long.as_str(), "不存在的词语组合xyzzy", "超长标题"];
+    let cases = [
+        "/search",
+        "AND (",
+        "title:",
+        "\"",
+        "*",
+        "🙂🙂",
+        "<b>",
+        "&amp;",
+        long.as_str(),
+        "不存在的词语组合xyzzy",
+        "超长标题",
+    ];
     for (i, q) in cases.iter().enumerate() {
         let reply = h.say(100 + i as i64, "private", 100 + i as i64, q).await;
         let text = valid_html(&reply);
@@ -174,11 +243,15 @@ async fn hostile_queries_get_valid_replies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_answer_commands_only_and_ignore_other_bots() {
     let h = Harness::new(Settings::default()).await;
-    let reply = h.say(-200, "supergroup", 7, "/search@jianbao_test_bot 农业").await;
+    let reply = h
+        .say(-200, "supergroup", 7, "/search@jianbao_test_bot 农业")
+        .await;
     assert!(valid_html(&reply).contains("农业银行"));
-    h.say_nothing_back(-200, "supergroup", "/search@other_bot 农业").await;
+    h.say_nothing_back(-200, "supergroup", "/search@other_bot 农业")
+        .await;
     h.say_nothing_back(-200, "supergroup", "人工智能").await;
-    h.say_nothing_back(-200, "supergroup", "/unknowncommand").await;
+    h.say_nothing_back(-200, "supergroup", "/unknowncommand")
+        .await;
     let reply = h.say(-200, "group", 7, "/help").await;
     assert!(valid_html(&reply).contains("source:"));
     // Changing the group's subscription needs its administrators.
@@ -216,7 +289,10 @@ async fn flood_wait_is_honoured_and_the_reply_delivered_once() {
     let calls = h.fake.wait_for("sendmessage", 2, WAIT).await;
     assert_eq!(calls[0].status, 429);
     assert_eq!(calls[1].status, 200);
-    assert!(calls[1].at.duration_since(calls[0].at) >= Duration::from_millis(900), "waited retry_after");
+    assert!(
+        calls[1].at.duration_since(calls[0].at) >= Duration::from_millis(900),
+        "waited retry_after"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(h.fake.sent_texts(20).len(), 1);
     h.stop().await;
@@ -236,7 +312,10 @@ async fn blocked_and_failing_chats_do_not_stop_the_others() {
     // A 500: the reply still arrives (teloxide itself waits 10 s before a retry is possible).
     h.fake.fail_next("sendmessage", Fault::ServerError);
     h.fake.push_update(text_message(32, "private", 32, "农业"));
-    let calls = h.fake.wait_for("sendmessage", 4, Duration::from_secs(30)).await;
+    let calls = h
+        .fake
+        .wait_for("sendmessage", 4, Duration::from_secs(30))
+        .await;
     assert_eq!(calls[2].status, 500);
     assert_eq!(calls[3].status, 200);
     assert_eq!(h.fake.sent_texts(32).len(), 1);

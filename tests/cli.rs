@@ -6,7 +6,12 @@ use std::process::{Command, Stdio};
 
 fn jianbao(seeds: &Path, data: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_jianbao"))
-        .args(["--seeds-dir", seeds.to_str().unwrap(), "--data-dir", data.to_str().unwrap()])
+        .args([
+            "--seeds-dir",
+            seeds.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
         .args(args)
         .env_remove("RUST_LOG")
         .env_remove("TELOXIDE_TOKEN")
@@ -15,7 +20,9 @@ fn jianbao(seeds: &Path, data: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn article(title: &str, url: &str, body: &str) -> String {
-    format!("---\ntitle: {title}\nurl: {url}\nsource: 测试来源\ndate: 2024-07-10\nfetch_date: 2024-07-11T06:00:00\n---\n\n# {title}\n\n{body}\n")
+    format!(
+        "---\ntitle: {title}\nurl: {url}\nsource: 测试来源\ndate: 2024-07-10\nfetch_date: 2024-07-11T06:00:00\n---\n\n# {title}\n\n{body}\n"
+    )
 }
 
 fn stdout(o: &std::process::Output) -> String {
@@ -25,7 +32,12 @@ fn stdout(o: &std::process::Output) -> String {
 fn search_ids(seeds: &Path, data: &Path, query: &str) -> Vec<String> {
     let out = jianbao(seeds, data, &["search", "--json", query]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()).collect()
+    v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -33,29 +45,66 @@ fn build_change_delete_resync() {
     let seeds = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let s = seeds.path();
-    std::fs::write(s.join("a.txt"), article("人工智能治理", "https://example.com/a", "全球人工智能治理需要合作。")).unwrap();
-    std::fs::write(s.join("b.md"), article("农业发展", "https://example.com/b", "中国农业发展银行支持乡村振兴。")).unwrap();
+    std::fs::write(
+        s.join("a.txt"),
+        article(
+            "人工智能治理",
+            "https://example.com/a",
+            "全球人工智能治理需要合作。",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        s.join("b.md"),
+        article(
+            "农业发展",
+            "https://example.com/b",
+            "中国农业发展银行支持乡村振兴。",
+        ),
+    )
+    .unwrap();
     std::fs::create_dir(s.join("sub")).unwrap();
-    std::fs::write(s.join("sub/c.txt"), article("芯片产业", "https://example.com/c", "芯片产业链加快发展。")).unwrap();
+    std::fs::write(
+        s.join("sub/c.txt"),
+        article("芯片产业", "https://example.com/c", "芯片产业链加快发展。"),
+    )
+    .unwrap();
     std::fs::write(s.join(".hidden.txt"), article("隐藏", "", "不应被索引")).unwrap();
     std::fs::write(s.join("notes.json"), "{}").unwrap();
 
     let out = jianbao(s, data.path(), &["index"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout(&out).contains("3 added"), "{}", stdout(&out));
 
     let out = jianbao(s, data.path(), &["index"]);
-    assert!(stdout(&out).contains("0 read") && stdout(&out).contains("0 added, 0 updated, 0 deleted, 3 unchanged"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("0 read")
+            && stdout(&out).contains("0 added, 0 updated, 0 deleted, 3 unchanged"),
+        "{}",
+        stdout(&out)
+    );
 
     // Sub-word recall: 农业 finds 中国农业发展银行.
     assert_eq!(search_ids(s, data.path(), "农业"), vec!["b"]);
 
     // Change one file, delete another.
     std::thread::sleep(std::time::Duration::from_millis(20));
-    std::fs::write(s.join("a.txt"), article("量子计算", "https://example.com/a", "量子计算取得突破。")).unwrap();
+    std::fs::write(
+        s.join("a.txt"),
+        article("量子计算", "https://example.com/a", "量子计算取得突破。"),
+    )
+    .unwrap();
     std::fs::remove_file(s.join("sub/c.txt")).unwrap();
     let out = jianbao(s, data.path(), &["index"]);
-    assert!(stdout(&out).contains("0 added, 1 updated, 1 deleted, 1 unchanged"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("0 added, 1 updated, 1 deleted, 1 unchanged"),
+        "{}",
+        stdout(&out)
+    );
     assert!(search_ids(s, data.path(), "人工智能").is_empty());
     assert_eq!(search_ids(s, data.path(), "量子"), vec!["a"]);
     assert!(search_ids(s, data.path(), "芯片").is_empty());
@@ -66,7 +115,11 @@ fn bad_files_are_skipped_with_their_names_and_the_rest_indexed() {
     let seeds = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let s = seeds.path();
-    std::fs::write(s.join("good.txt"), article("好文章", "https://example.com/good", "正常的内容。")).unwrap();
+    std::fs::write(
+        s.join("good.txt"),
+        article("好文章", "https://example.com/good", "正常的内容。"),
+    )
+    .unwrap();
     std::fs::write(s.join("empty.txt"), "").unwrap();
     std::fs::write(s.join("blank.txt"), "  \n\n").unwrap();
     std::fs::write(s.join("binary.txt"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0").unwrap();
@@ -74,7 +127,15 @@ fn bad_files_are_skipped_with_their_names_and_the_rest_indexed() {
     let gbk_text = article("国标编码", "https://example.com/gbk", "这是GBK编码的文章。");
     let (gbk, _, _) = encoding_rs::GB18030.encode(&gbk_text);
     std::fs::write(s.join("gbk.txt"), &gbk).unwrap();
-    std::fs::write(s.join("dup.txt"), article("好文章副本", "https://example.com/good?utm_source=x", "副本。")).unwrap();
+    std::fs::write(
+        s.join("dup.txt"),
+        article(
+            "好文章副本",
+            "https://example.com/good?utm_source=x",
+            "副本。",
+        ),
+    )
+    .unwrap();
     let huge = "大".repeat(2_000_000);
     std::fs::write(s.join("huge.txt"), article("巨大", "", &huge)).unwrap();
 
@@ -82,12 +143,25 @@ fn bad_files_are_skipped_with_their_names_and_the_rest_indexed() {
     assert!(out.status.success());
     let text = stdout(&out);
     assert!(text.contains("2 added"), "{text}");
-    for (name, reason) in [("empty.txt", "empty"), ("blank.txt", "empty"), ("binary.txt", "binary"), ("latin1.txt", "not UTF-8"), ("huge.txt", "too large"), ("good.txt", "same article")] {
-        let line = text.lines().find(|l| l.contains(&format!("skipped {name}")) || (name == "good.txt" && l.contains("skipped dup.txt")));
+    for (name, reason) in [
+        ("empty.txt", "empty"),
+        ("blank.txt", "empty"),
+        ("binary.txt", "binary"),
+        ("latin1.txt", "not UTF-8"),
+        ("huge.txt", "too large"),
+        ("good.txt", "same article"),
+    ] {
+        let line = text.lines().find(|l| {
+            l.contains(&format!("skipped {name}"))
+                || (name == "good.txt" && l.contains("skipped dup.txt"))
+        });
         assert!(line.is_some_and(|l| l.contains(reason)), "{name}: {text}");
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("binary.txt"), "warnings name the files: {stderr}");
+    assert!(
+        stderr.contains("binary.txt"),
+        "warnings name the files: {stderr}"
+    );
     assert_eq!(search_ids(s, data.path(), "国标编码"), vec!["gbk"]);
 }
 
@@ -96,9 +170,23 @@ fn batch_mode_answers_each_line_at_once() {
     let seeds = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let s = seeds.path();
-    std::fs::write(s.join("x.txt"), article("臺灣經濟", "https://example.com/x", "台湾经济数据发布。ＡＩ应用。")).unwrap();
+    std::fs::write(
+        s.join("x.txt"),
+        article(
+            "臺灣經濟",
+            "https://example.com/x",
+            "台湾经济数据发布。ＡＩ应用。",
+        ),
+    )
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_jianbao"))
-        .args(["--seeds-dir", s.to_str().unwrap(), "--data-dir", data.path().to_str().unwrap(), "search"])
+        .args([
+            "--seeds-dir",
+            s.to_str().unwrap(),
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "search",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -135,9 +223,26 @@ fn query_syntax_filters() {
     let with = |title: &str, source: &str, date: &str, body: &str| {
         format!("---\ntitle: {title}\nsource: {source}\ndate: {date}\n---\n{body}\n")
     };
-    std::fs::write(s.join("1.txt"), with("数字经济发展", "甲报", "2024-06-01", "数字经济快速发展。")).unwrap();
-    std::fs::write(s.join("2.txt"), with("经济数字", "乙报", "2024-07-15", "经济中的数字很多，美国也有。")).unwrap();
-    std::fs::write(s.join("3.txt"), with("数字经济与美国", "甲报", "2024-08-01", "数字经济，美国。")).unwrap();
+    std::fs::write(
+        s.join("1.txt"),
+        with("数字经济发展", "甲报", "2024-06-01", "数字经济快速发展。"),
+    )
+    .unwrap();
+    std::fs::write(
+        s.join("2.txt"),
+        with(
+            "经济数字",
+            "乙报",
+            "2024-07-15",
+            "经济中的数字很多，美国也有。",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        s.join("3.txt"),
+        with("数字经济与美国", "甲报", "2024-08-01", "数字经济，美国。"),
+    )
+    .unwrap();
     let mut ids = search_ids(s, data.path(), "\"数字经济\"");
     ids.sort();
     assert_eq!(ids, vec!["1", "3"]);
@@ -146,11 +251,23 @@ fn query_syntax_filters() {
     let mut ids = search_ids(s, data.path(), "数字 after:2024-07-01");
     ids.sort();
     assert_eq!(ids, vec!["2", "3"]);
-    assert_eq!(search_ids(s, data.path(), "数字 before:2024-07-01"), vec!["1"]);
+    assert_eq!(
+        search_ids(s, data.path(), "数字 before:2024-07-01"),
+        vec!["1"]
+    );
     // Sort by date: newest first.
-    let out = jianbao(s, data.path(), &["search", "--json", "--sort", "date", "数字"]);
+    let out = jianbao(
+        s,
+        data.path(),
+        &["search", "--json", "--sort", "date", "数字"],
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ids: Vec<&str> = v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["3", "2", "1"]);
 }
 
@@ -159,14 +276,21 @@ fn second_writer_gets_a_clear_error() {
     let seeds = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     std::fs::write(seeds.path().join("a.txt"), article("标题", "", "内容")).unwrap();
-    assert!(jianbao(seeds.path(), data.path(), &["index"]).status.success());
+    assert!(
+        jianbao(seeds.path(), data.path(), &["index"])
+            .status
+            .success()
+    );
     // Hold tantivy's writer lock as another process would.
     let index = tantivy::Index::open_in_dir(data.path().join("index")).unwrap();
     let _writer: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
     std::fs::write(seeds.path().join("b.txt"), article("新标题", "", "新内容")).unwrap();
     let out = jianbao(seeds.path(), data.path(), &["index"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("another jianbao process is writing the index"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("another jianbao process is writing the index")
+    );
 }
 
 #[test]
@@ -184,6 +308,10 @@ fn incompatible_index_is_rebuilt() {
     w.commit().unwrap();
     drop(w);
     let out = jianbao(seeds.path(), data.path(), &["index"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout(&out).contains("1 added"));
 }

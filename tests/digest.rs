@@ -7,7 +7,6 @@
 //! indexed by the test then counts as "indexed in the last 24 h" of the first digest (the
 //! window has no upper bound), and later digests go by the cursor (ingest sequence) only.
 
-#[allow(dead_code)]
 mod support;
 
 use std::path::Path;

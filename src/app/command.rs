@@ -42,10 +42,10 @@ pub fn parse(text: &str, bot_username: &str) -> Option<Command> {
         Some((name, target)) => (name, Some(target)),
         None => (head, None),
     };
-    if let Some(target) = target {
-        if !target.eq_ignore_ascii_case(bot_username.trim_start_matches('@')) {
-            return None;
-        }
+    if let Some(target) = target
+        && !target.eq_ignore_ascii_case(bot_username.trim_start_matches('@'))
+    {
+        return None;
     }
     let args = args.to_owned();
     Some(match name.to_ascii_lowercase().as_str() {
@@ -67,7 +67,10 @@ pub fn parse(text: &str, bot_username: &str) -> Option<Command> {
 impl Command {
     /// Commands that change a chat's subscription: in groups only its administrators may.
     pub fn changes_subscription(&self) -> bool {
-        matches!(self, Command::Subscribe(_) | Command::Unsubscribe | Command::Timezone(_))
+        matches!(
+            self,
+            Command::Subscribe(_) | Command::Unsubscribe | Command::Timezone(_)
+        )
     }
 }
 
@@ -77,11 +80,20 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!(parse("/search 人工智能", "bot"), Some(Command::Search("人工智能".into())));
-        assert_eq!(parse("/search@Bot 人工 智能", "bot"), Some(Command::Search("人工 智能".into())));
+        assert_eq!(
+            parse("/search 人工智能", "bot"),
+            Some(Command::Search("人工智能".into()))
+        );
+        assert_eq!(
+            parse("/search@Bot 人工 智能", "bot"),
+            Some(Command::Search("人工 智能".into()))
+        );
         assert_eq!(parse("/search@other_bot x", "bot"), None);
         assert_eq!(parse("/HELP", "bot"), Some(Command::Help));
-        assert_eq!(parse("/search\n多行", "bot"), Some(Command::Search("多行".into())));
+        assert_eq!(
+            parse("/search\n多行", "bot"),
+            Some(Command::Search("多行".into()))
+        );
         assert_eq!(parse("人工智能", "bot"), None);
         assert_eq!(parse("/", "bot"), Some(Command::Unknown(String::new())));
         assert_eq!(parse("/foo", "bot"), Some(Command::Unknown("foo".into())));

@@ -55,7 +55,10 @@ pub struct Reply {
 
 impl Reply {
     fn text(html: impl Into<String>) -> Reply {
-        Reply { html: html.into(), buttons: Vec::new() }
+        Reply {
+            html: html.into(),
+            buttons: Vec::new(),
+        }
     }
 }
 
@@ -96,7 +99,12 @@ const GROUP_ADMINS_ONLY: &str = "只有群管理员可以修改本群的订阅�
 const STALE_BUTTON: &str = "这个按钮已失效，请重新搜索。";
 
 impl App {
-    pub fn new(index: Arc<SearchIndex>, store: Arc<Store>, settings: Settings, seeds_dir: PathBuf) -> App {
+    pub fn new(
+        index: Arc<SearchIndex>,
+        store: Arc<Store>,
+        settings: Settings,
+        seeds_dir: PathBuf,
+    ) -> App {
         App {
             index,
             store,
@@ -114,7 +122,10 @@ impl App {
     }
 
     fn bot_username(&self) -> String {
-        self.bot_username.read().map(|g| g.clone()).unwrap_or_default()
+        self.bot_username
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_default()
     }
 
     /// The command in `text`, if it is one for this bot.
@@ -124,7 +135,10 @@ impl App {
 
     /// Whether the adapter must ask Telegram if the sender administers the group.
     pub fn needs_chat_admin_check(&self, kind: ChatKind, text: &str) -> bool {
-        kind == ChatKind::Group && self.command_of(text).is_some_and(|c| c.changes_subscription())
+        kind == ChatKind::Group
+            && self
+                .command_of(text)
+                .is_some_and(|c| c.changes_subscription())
     }
 
     /// Answers a text message. Groups get answers to commands only.
@@ -144,17 +158,24 @@ impl App {
             Command::Help => vec![Reply::text(help_text())],
             Command::Search(q) => vec![self.search_reply(msg.chat_id, &q, now)],
             Command::Latest(args) => vec![self.latest_reply(&args)],
-            Command::Stats | Command::Reindex if !self.settings.is_admin(msg.user_id) => vec![Reply::text(ADMINS_ONLY)],
+            Command::Stats | Command::Reindex if !self.settings.is_admin(msg.user_id) => {
+                vec![Reply::text(ADMINS_ONLY)]
+            }
             Command::Stats => vec![self.stats_reply(now)],
             Command::Reindex => vec![self.reindex_reply()],
-            c if c.changes_subscription() && !msg.sender_is_chat_admin => vec![Reply::text(GROUP_ADMINS_ONLY)],
+            c if c.changes_subscription() && !msg.sender_is_chat_admin => {
+                vec![Reply::text(GROUP_ADMINS_ONLY)]
+            }
             Command::Subscribe(args) => vec![self.subscribe_reply(msg.chat_id, &args, now)],
             Command::Unsubscribe => vec![self.unsubscribe_reply(msg.chat_id)],
             Command::Subscription => vec![self.subscription_reply(msg.chat_id, now)],
             Command::Timezone(name) => vec![self.timezone_reply(msg.chat_id, &name, now)],
             Command::Digest => self.digest_now(msg.chat_id, now),
             Command::Unknown(_) if msg.kind == ChatKind::Group => Vec::new(),
-            Command::Unknown(name) => vec![Reply::text(format!("不认识的命令 /{}。发送 /help 查看可用命令。", escape_html(&name)))],
+            Command::Unknown(name) => vec![Reply::text(format!(
+                "不认识的命令 /{}。发送 /help 查看可用命令。",
+                escape_html(&name)
+            ))],
         }
     }
 
@@ -162,7 +183,10 @@ impl App {
 
     fn search_reply(&self, chat_id: i64, query: &str, now: DateTime<Utc>) -> Reply {
         let per_page = self.settings.results_per_page;
-        let opts = SearchOptions { limit: per_page, ..SearchOptions::default() };
+        let opts = SearchOptions {
+            limit: per_page,
+            ..SearchOptions::default()
+        };
         match search::search(&self.index, query, &opts) {
             Err(SearchError::NoWords) => Reply::text(usage_hint()),
             Err(e) => {
@@ -174,7 +198,10 @@ impl App {
                 let pages = results.total.div_ceil(per_page);
                 // Only searches with more pages need a saved session behind their buttons.
                 let saved = if pages > 1 {
-                    match self.store.save_search(chat_id, query, "relevance", now.timestamp()) {
+                    match self
+                        .store
+                        .save_search(chat_id, query, "relevance", now.timestamp())
+                    {
                         Ok(s) => Some(s),
                         Err(e) => {
                             tracing::error!("cannot save search session: {e}");
@@ -184,8 +211,13 @@ impl App {
                 } else {
                     None
                 };
-                let buttons = saved.map(|s| page_buttons(s.id, s.nonce, 1, pages)).unwrap_or_default();
-                Reply { html: render::results_page(query, &results, 1, pages), buttons }
+                let buttons = saved
+                    .map(|s| page_buttons(s.id, s.nonce, 1, pages))
+                    .unwrap_or_default();
+                Reply {
+                    html: render::results_page(query, &results, 1, pages),
+                    buttons,
+                }
             }
         }
     }
@@ -208,9 +240,18 @@ impl App {
             }
         };
         let per_page = self.settings.results_per_page;
-        let sort = if saved.sort == "date" { Sort::Date } else { Sort::Relevance };
+        let sort = if saved.sort == "date" {
+            Sort::Date
+        } else {
+            Sort::Relevance
+        };
         let run = |page: usize| {
-            let opts = SearchOptions { limit: per_page, offset: (page - 1) * per_page, sort, ..SearchOptions::default() };
+            let opts = SearchOptions {
+                limit: per_page,
+                offset: (page - 1) * per_page,
+                sort,
+                ..SearchOptions::default()
+            };
             search::search(&self.index, &saved.query, &opts)
         };
         let mut page = page.max(1);
@@ -241,7 +282,11 @@ impl App {
         if !self.settings.chat_allowed(user_id) {
             return Vec::new();
         }
-        let opts = SearchOptions { limit: 10, allow_empty: query.trim().is_empty(), ..SearchOptions::default() };
+        let opts = SearchOptions {
+            limit: 10,
+            allow_empty: query.trim().is_empty(),
+            ..SearchOptions::default()
+        };
         let results = match search::search(&self.index, query, &opts) {
             Ok(r) => r,
             Err(_) => return Vec::new(),
@@ -254,8 +299,16 @@ impl App {
                 let excerpt = hit.excerpt.shortened(80).plain();
                 InlineArticle {
                     id: blake3::hash(hit.key.as_bytes()).to_hex()[..32].to_owned(),
-                    title: if hit.title.trim().is_empty() { "（无标题）".to_owned() } else { hit.title.chars().take(200).collect() },
-                    description: [meta, excerpt].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · "),
+                    title: if hit.title.trim().is_empty() {
+                        "（无标题）".to_owned()
+                    } else {
+                        hit.title.chars().take(200).collect()
+                    },
+                    description: [meta, excerpt]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" · "),
                     html: render::hit_block_unnumbered(hit, search::EXCERPT_CHARS * 2),
                     url: render::safe_url(&hit.url).unwrap_or_default().to_owned(),
                 }
@@ -269,12 +322,26 @@ impl App {
             Some(Ok(n)) => (n.clamp(1, 20), words.collect::<Vec<_>>().join(" ")),
             _ => (5, args.to_owned()),
         };
-        let opts = SearchOptions { limit: count, sort: Sort::Date, allow_empty: true, ..SearchOptions::default() };
+        let opts = SearchOptions {
+            limit: count,
+            sort: Sort::Date,
+            allow_empty: true,
+            ..SearchOptions::default()
+        };
         match search::search(&self.index, &rest, &opts) {
             Ok(results) if !results.hits.is_empty() => {
-                let blocks: Vec<String> =
-                    results.hits.iter().enumerate().map(|(i, h)| render::hit_block(i + 1, h, search::EXCERPT_CHARS)).collect();
-                let html = format!("🆕 <b>最新 {} 篇</b>（共 {} 篇）\n\n{}", results.hits.len(), results.total, blocks.join("\n\n"));
+                let blocks: Vec<String> = results
+                    .hits
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| render::hit_block(i + 1, h, search::EXCERPT_CHARS))
+                    .collect();
+                let html = format!(
+                    "🆕 <b>最新 {} 篇</b>（共 {} 篇）\n\n{}",
+                    results.hits.len(),
+                    results.total,
+                    blocks.join("\n\n")
+                );
                 Reply::text(render::split_message(&html, render::TELEGRAM_MAX_CHARS).swap_remove(0))
             }
             Ok(_) => Reply::text("没有找到文章。"),
@@ -322,7 +389,11 @@ impl App {
                     r.elapsed.as_secs_f64()
                 );
                 for (key, reason) in r.skipped.iter().take(10) {
-                    text.push_str(&format!("\n• {}：{}", escape_html(key), escape_html(&reason.to_string())));
+                    text.push_str(&format!(
+                        "\n• {}：{}",
+                        escape_html(key),
+                        escape_html(&reason.to_string())
+                    ));
                 }
                 Reply::text(text)
             }
@@ -342,7 +413,10 @@ impl App {
             }
             None => (self.settings.digest_time, args.trim().to_owned()),
         };
-        let keywords: String = keywords.chars().take(search::query::MAX_QUERY_CHARS).collect();
+        let keywords: String = keywords
+            .chars()
+            .take(search::query::MAX_QUERY_CHARS)
+            .collect();
         if !keywords.is_empty() {
             let q = search::query::parse(&keywords);
             if !q.has_words() && !q.has_filters() {
@@ -350,16 +424,31 @@ impl App {
             }
         }
         let existing = self.store.subscription(chat_id).ok().flatten();
-        let tz_name = existing.as_ref().map_or_else(|| self.settings.default_tz.name().to_owned(), |s| s.tz.clone());
+        let tz_name = existing.as_ref().map_or_else(
+            || self.settings.default_tz.name().to_owned(),
+            |s| s.tz.clone(),
+        );
         let time_text = time.format("%H:%M").to_string();
-        if let Err(e) = self.store.upsert_subscription(chat_id, &time_text, &tz_name, &keywords, now.timestamp()) {
+        if let Err(e) = self.store.upsert_subscription(
+            chat_id,
+            &time_text,
+            &tz_name,
+            &keywords,
+            now.timestamp(),
+        ) {
             tracing::error!("subscribe failed: {e}");
             return Reply::text("订阅失败，请稍后再试。");
         }
         self.schedule_changed.notify_one();
-        let verb = if existing.is_some() { "已更新订阅" } else { "已订阅每日简报" };
+        let verb = if existing.is_some() {
+            "已更新订阅"
+        } else {
+            "已订阅每日简报"
+        };
         let sub = self.store.subscription(chat_id).ok().flatten();
-        let details = sub.map(|s| self.describe_subscription(&s, now)).unwrap_or_default();
+        let details = sub
+            .map(|s| self.describe_subscription(&s, now))
+            .unwrap_or_default();
         Reply::text(format!("✅ {verb}。\n{details}"))
     }
 
@@ -379,9 +468,14 @@ impl App {
 
     fn subscription_reply(&self, chat_id: i64, now: DateTime<Utc>) -> Reply {
         match self.store.subscription(chat_id) {
-            Ok(Some(s)) if s.enabled => Reply::text(format!("📬 <b>订阅设置</b>\n{}", self.describe_subscription(&s, now))),
+            Ok(Some(s)) if s.enabled => Reply::text(format!(
+                "📬 <b>订阅设置</b>\n{}",
+                self.describe_subscription(&s, now)
+            )),
             Ok(Some(_)) => Reply::text("订阅因多次发送失败已暂停。发送 /subscribe 重新开启。"),
-            Ok(None) => Reply::text("这个聊天还没有订阅。发送 /subscribe [HH:MM] [关键词] 订阅每日简报。"),
+            Ok(None) => {
+                Reply::text("这个聊天还没有订阅。发送 /subscribe [HH:MM] [关键词] 订阅每日简报。")
+            }
             Err(e) => {
                 tracing::error!("subscription lookup failed: {e}");
                 Reply::text("出错了，请稍后再试。")
@@ -393,7 +487,11 @@ impl App {
         let tz: Tz = s.tz.parse().unwrap_or(self.settings.default_tz);
         let time = parse_time(&s.time).unwrap_or(self.settings.digest_time);
         let next = schedule::next_due(tz, time, now).with_timezone(&tz);
-        let keywords = if s.keywords.is_empty() { "（全部文章）".to_owned() } else { escape_html(&s.keywords) };
+        let keywords = if s.keywords.is_empty() {
+            "（全部文章）".to_owned()
+        } else {
+            escape_html(&s.keywords)
+        };
         format!(
             "时间：每天 {}（{}）\n关键词：{}\n下次推送：{}",
             escape_html(&s.time),
@@ -406,14 +504,23 @@ impl App {
     fn timezone_reply(&self, chat_id: i64, name: &str, now: DateTime<Utc>) -> Reply {
         let name = name.trim();
         if name.is_empty() {
-            return Reply::text("用法：/timezone 时区名，例如 /timezone Asia/Shanghai 或 /timezone Europe/Berlin");
+            return Reply::text(
+                "用法：/timezone 时区名，例如 /timezone Asia/Shanghai 或 /timezone Europe/Berlin",
+            );
         }
         let Ok(tz) = Tz::from_str_insensitive(name) else {
             let suggestions = suggest_timezones(name);
             let hint = if suggestions.is_empty() {
                 "请使用 IANA 时区名，例如 Asia/Shanghai、Asia/Taipei、Europe/London、America/New_York。".to_owned()
             } else {
-                format!("你是不是想找：{}", suggestions.iter().map(|s| format!("<code>{}</code>", escape_html(s))).collect::<Vec<_>>().join("、"))
+                format!(
+                    "你是不是想找：{}",
+                    suggestions
+                        .iter()
+                        .map(|s| format!("<code>{}</code>", escape_html(s)))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                )
             };
             return Reply::text(format!("不认识的时区「{}」。{hint}", escape_html(name)));
         };
@@ -421,8 +528,13 @@ impl App {
             Ok(true) => {
                 self.schedule_changed.notify_one();
                 let sub = self.store.subscription(chat_id).ok().flatten();
-                let details = sub.map(|s| self.describe_subscription(&s, now)).unwrap_or_default();
-                Reply::text(format!("✅ 时区已设为 {}。\n{details}", escape_html(tz.name())))
+                let details = sub
+                    .map(|s| self.describe_subscription(&s, now))
+                    .unwrap_or_default();
+                Reply::text(format!(
+                    "✅ 时区已设为 {}。\n{details}",
+                    escape_html(tz.name())
+                ))
             }
             Ok(false) => Reply::text("请先发送 /subscribe 订阅，再设置时区。"),
             Err(e) => {
@@ -436,12 +548,26 @@ impl App {
     fn digest_now(&self, chat_id: i64, now: DateTime<Utc>) -> Vec<Reply> {
         let sub = self.store.subscription(chat_id).ok().flatten();
         let keywords = sub.as_ref().map(|s| s.keywords.clone()).unwrap_or_default();
-        let since = sub.as_ref().and_then(|s| s.cursor_seq).map_or(Since::Time(now.timestamp() - 24 * 3600), Since::Seq);
-        let tz: Tz = sub.as_ref().and_then(|s| s.tz.parse().ok()).unwrap_or(self.settings.default_tz);
+        let since = sub
+            .as_ref()
+            .and_then(|s| s.cursor_seq)
+            .map_or(Since::Time(now.timestamp() - 24 * 3600), Since::Seq);
+        let tz: Tz = sub
+            .as_ref()
+            .and_then(|s| s.tz.parse().ok())
+            .unwrap_or(self.settings.default_tz);
         let label = schedule::local_date(tz, now).format("%Y-%m-%d").to_string();
-        match digest::select(&self.index, since, &keywords, self.settings.digest_max_items) {
+        match digest::select(
+            &self.index,
+            since,
+            &keywords,
+            self.settings.digest_max_items,
+        ) {
             Ok(d) if d.items.is_empty() => vec![Reply::text(digest::render_empty(&label))],
-            Ok(d) => digest::render(&d, &label, &keywords).into_iter().map(Reply::text).collect(),
+            Ok(d) => digest::render(&d, &label, &keywords)
+                .into_iter()
+                .map(Reply::text)
+                .collect(),
             Err(e) => {
                 tracing::error!("digest failed: {e}");
                 vec![Reply::text("出错了，请稍后再试。")]
@@ -466,10 +592,16 @@ fn parse_page_data(data: &str) -> Option<(i64, u32, usize)> {
 fn page_buttons(id: i64, nonce: u32, page: usize, pages: usize) -> Vec<Button> {
     let mut buttons = Vec::new();
     if page > 1 {
-        buttons.push(Button { label: "◀ 上一页".to_owned(), data: page_data(id, nonce, page - 1) });
+        buttons.push(Button {
+            label: "◀ 上一页".to_owned(),
+            data: page_data(id, nonce, page - 1),
+        });
     }
     if page < pages {
-        buttons.push(Button { label: "下一页 ▶".to_owned(), data: page_data(id, nonce, page + 1) });
+        buttons.push(Button {
+            label: "下一页 ▶".to_owned(),
+            data: page_data(id, nonce, page + 1),
+        });
     }
     buttons
 }
@@ -482,7 +614,12 @@ fn suggest_timezones(input: &str) -> Vec<&'static str> {
         .map(|tz| tz.name())
         .filter(|name| {
             let lower = name.to_ascii_lowercase();
-            lower.contains(&needle) || (city.len() >= 3 && lower.rsplit('/').next().is_some_and(|c| c.starts_with(&city[..3])))
+            lower.contains(&needle)
+                || (city.len() >= 3
+                    && lower
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|c| c.starts_with(&city[..3])))
         })
         .collect();
     found.sort_by_key(|n| n.len());
@@ -541,7 +678,16 @@ mod tests {
         let d = page_data(i64::MAX, u32::MAX, 10_000);
         assert!(d.len() <= 64);
         assert_eq!(parse_page_data(&d), Some((i64::MAX, u32::MAX, 10_000)));
-        for forged in ["", "p:", "p:1:2", "p:1:2:0", "p:1:2:3:4", "p:a:b:c", "x:1:2:3", "p:1:2:99999999999999999999"] {
+        for forged in [
+            "",
+            "p:",
+            "p:1:2",
+            "p:1:2:0",
+            "p:1:2:3:4",
+            "p:a:b:c",
+            "x:1:2:3",
+            "p:1:2:99999999999999999999",
+        ] {
             assert_eq!(parse_page_data(forged), None, "{forged}");
         }
     }

@@ -10,7 +10,8 @@ use teloxide::dispatching::{ShutdownToken, UpdateHandler};
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::{
-    BotCommand, InlineQueryResult, InlineQueryResultArticle, InputMessageContent, InputMessageContentText, ParseMode,
+    BotCommand, InlineQueryResult, InlineQueryResultArticle, InputMessageContent,
+    InputMessageContentText, ParseMode,
 };
 use teloxide::update_listeners::Polling;
 
@@ -31,7 +32,9 @@ pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
 }
 
 async fn on_message(app: Arc<App>, outbox: Arc<Outbox>, msg: Message) -> HandlerResult {
-    let Some(text) = msg.text() else { return Ok(()) };
+    let Some(text) = msg.text() else {
+        return Ok(());
+    };
     let kind = if msg.chat.is_private() {
         ChatKind::Private
     } else if msg.chat.is_group() || msg.chat.is_supergroup() {
@@ -41,8 +44,13 @@ async fn on_message(app: Arc<App>, outbox: Arc<Outbox>, msg: Message) -> Handler
     };
     let chat_id = msg.chat.id.0;
     // Anonymous group admins post as the group itself; their user id is Telegram's helper bot.
-    let anonymous_admin = msg.sender_chat.as_ref().is_some_and(|c| c.id == msg.chat.id);
-    let Some(user_id) = msg.from.as_ref().map(|u| u.id.0 as i64) else { return Ok(()) };
+    let anonymous_admin = msg
+        .sender_chat
+        .as_ref()
+        .is_some_and(|c| c.id == msg.chat.id);
+    let Some(user_id) = msg.from.as_ref().map(|u| u.id.0 as i64) else {
+        return Ok(());
+    };
     let mut text = text.to_owned();
     if msg.forward_origin().is_some() {
         // A forwarded message is never a command: someone else wrote it.
@@ -54,13 +62,22 @@ async fn on_message(app: Arc<App>, outbox: Arc<Outbox>, msg: Message) -> Handler
     let sender_is_chat_admin = match kind {
         ChatKind::Private => true,
         ChatKind::Group if anonymous_admin => true,
-        ChatKind::Group if app.needs_chat_admin_check(kind, &text) => is_chat_admin(outbox.bot(), msg.chat.id, msg.from.as_ref()).await,
+        ChatKind::Group if app.needs_chat_admin_check(kind, &text) => {
+            is_chat_admin(outbox.bot(), msg.chat.id, msg.from.as_ref()).await
+        }
         ChatKind::Group => false,
     };
-    let incoming = Incoming { chat_id, kind, user_id, text, sender_is_chat_admin };
+    let incoming = Incoming {
+        chat_id,
+        kind,
+        user_id,
+        text,
+        sender_is_chat_admin,
+    };
     let app2 = app.clone();
     // Searches and SQLite run on the blocking pool: a slow one never stalls other chats.
-    let replies = tokio::task::spawn_blocking(move || app2.handle_message(&incoming, Utc::now())).await?;
+    let replies =
+        tokio::task::spawn_blocking(move || app2.handle_message(&incoming, Utc::now())).await?;
     for reply in replies {
         outbox.send(chat_id, &reply).await;
     }
@@ -81,7 +98,10 @@ async fn is_chat_admin(bot: &Bot, chat: ChatId, user: Option<&teloxide::types::U
 async fn on_callback(app: Arc<App>, outbox: Arc<Outbox>, q: CallbackQuery) -> HandlerResult {
     let bot = outbox.bot().clone();
     let (Some(data), Some(message)) = (q.data.clone(), q.message.as_ref()) else {
-        bot.answer_callback_query(q.id.clone()).text("这个按钮已失效，请重新搜索。").await.ok();
+        bot.answer_callback_query(q.id.clone())
+            .text("这个按钮已失效，请重新搜索。")
+            .await
+            .ok();
         return Ok(());
     };
     let chat_id = message.chat().id.0;
@@ -115,14 +135,21 @@ async fn on_inline(app: Arc<App>, outbox: Arc<Outbox>, q: InlineQuery) -> Handle
             let content = InputMessageContentText::new(a.html)
                 .parse_mode(ParseMode::Html)
                 .link_preview_options(outbox::link_preview_off());
-            let mut article = InlineQueryResultArticle::new(a.id, a.title, InputMessageContent::Text(content)).description(a.description);
+            let mut article =
+                InlineQueryResultArticle::new(a.id, a.title, InputMessageContent::Text(content))
+                    .description(a.description);
             if let Ok(url) = a.url.parse() {
                 article = article.url(url);
             }
             InlineQueryResult::Article(article)
         })
         .collect();
-    if let Err(e) = outbox.bot().answer_inline_query(q.id.clone(), results).cache_time(30).await {
+    if let Err(e) = outbox
+        .bot()
+        .answer_inline_query(q.id.clone(), results)
+        .cache_time(30)
+        .await
+    {
         tracing::warn!("answerInlineQuery failed: {e}");
     }
     Ok(())
@@ -136,7 +163,11 @@ struct RedactingErrorHandler {
 
 impl<E: std::fmt::Debug + Send + Sync + 'static> ErrorHandler<E> for RedactingErrorHandler {
     fn handle_error(self: Arc<Self>, error: E) -> futures_util::future::BoxFuture<'static, ()> {
-        tracing::error!("{}: {}", self.what, redact(&format!("{error:?}"), &self.token));
+        tracing::error!(
+            "{}: {}",
+            self.what,
+            redact(&format!("{error:?}"), &self.token)
+        );
         Box::pin(async {})
     }
 }
@@ -176,26 +207,44 @@ impl Running {
 /// Starts the bot: learns its name, registers the command menu, then polls.
 pub async fn start(app: Arc<App>, outbox: Arc<Outbox>, token: &str) -> anyhow::Result<Running> {
     let bot = outbox.bot().clone();
-    let me = bot
-        .get_me()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot reach the Bot API (getMe): {}", redact(&e.to_string(), token)))?;
+    let me = bot.get_me().await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot reach the Bot API (getMe): {}",
+            redact(&e.to_string(), token)
+        )
+    })?;
     app.set_bot_username(me.username());
     tracing::info!("logged in as @{}", me.username());
-    let commands: Vec<BotCommand> = MENU.iter().map(|(name, desc)| BotCommand::new(*name, *desc)).collect();
+    let commands: Vec<BotCommand> = MENU
+        .iter()
+        .map(|(name, desc)| BotCommand::new(*name, *desc))
+        .collect();
     if let Err(e) = bot.set_my_commands(commands).await {
-        tracing::warn!("setMyCommands failed (the command menu stays as it was): {}", redact(&e.to_string(), token));
+        tracing::warn!(
+            "setMyCommands failed (the command menu stays as it was): {}",
+            redact(&e.to_string(), token)
+        );
     }
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler_tree())
         .dependencies(dptree::deps![app, outbox])
         .default_handler(|_| async {})
-        .error_handler(Arc::new(RedactingErrorHandler { token: token.to_owned(), what: "update handler failed" }))
+        .error_handler(Arc::new(RedactingErrorHandler {
+            token: token.to_owned(),
+            what: "update handler failed",
+        }))
         .build();
     let shutdown = dispatcher.shutdown_token();
-    let listener = Polling::builder(bot).timeout(std::time::Duration::from_secs(25)).build();
-    let listener_errors = Arc::new(RedactingErrorHandler { token: token.to_owned(), what: "polling failed" });
+    let listener = Polling::builder(bot)
+        .timeout(std::time::Duration::from_secs(25))
+        .build();
+    let listener_errors = Arc::new(RedactingErrorHandler {
+        token: token.to_owned(),
+        what: "polling failed",
+    });
     let handle = tokio::spawn(async move {
-        dispatcher.dispatch_with_listener(listener, listener_errors).await;
+        dispatcher
+            .dispatch_with_listener(listener, listener_errors)
+            .await;
     });
     Ok(Running { shutdown, handle })
 }

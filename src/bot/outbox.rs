@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode};
+use teloxide::types::{
+    InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode,
+};
 use teloxide::{ApiError, RequestError};
 
 use crate::app::Reply;
@@ -50,8 +52,10 @@ impl Outbox {
 
     /// `global_per_sec`: the overall limit (30 for Telegram).
     pub fn with_limits(bot: Bot, token: String, global_per_sec: u32) -> Outbox {
-        let private = Quota::with_period(Duration::from_secs(1)).map_or(Quota::per_second(nz(1)), |q| q.allow_burst(nz(3)));
-        let group = Quota::with_period(Duration::from_secs(3)).map_or(Quota::per_minute(nz(20)), |q| q.allow_burst(nz(3)));
+        let private = Quota::with_period(Duration::from_secs(1))
+            .map_or(Quota::per_second(nz(1)), |q| q.allow_burst(nz(3)));
+        let group = Quota::with_period(Duration::from_secs(3))
+            .map_or(Quota::per_minute(nz(20)), |q| q.allow_burst(nz(3)));
         Outbox {
             bot,
             token,
@@ -98,11 +102,19 @@ impl Outbox {
         match result {
             Err(RequestError::Api(ApiError::CantParseEntities(e))) => {
                 // Our HTML should always parse; if it ever does not, the user still gets the text.
-                tracing::error!("chat {chat_id}: Telegram rejected our HTML ({e}); sending plain text");
-                let plain = Reply { html: html_to_plain(&reply.html), buttons: reply.buttons.clone() };
+                tracing::error!(
+                    "chat {chat_id}: Telegram rejected our HTML ({e}); sending plain text"
+                );
+                let plain = Reply {
+                    html: html_to_plain(&reply.html),
+                    buttons: reply.buttons.clone(),
+                };
                 let result = self
                     .with_retries(chat_id, || {
-                        let mut req = self.bot.send_message(ChatId(chat_id), plain.html.clone()).link_preview_options(no_preview());
+                        let mut req = self
+                            .bot
+                            .send_message(ChatId(chat_id), plain.html.clone())
+                            .link_preview_options(no_preview());
                         if let Some(markup) = keyboard(&plain) {
                             req = req.reply_markup(markup);
                         }
@@ -149,12 +161,18 @@ impl Outbox {
             match make().await {
                 Err(RequestError::RetryAfter(wait)) if flood_waits < MAX_RETRY_AFTER => {
                     flood_waits += 1;
-                    tracing::warn!("chat {chat_id}: flood limit, retrying after {} s", wait.seconds());
+                    tracing::warn!(
+                        "chat {chat_id}: flood limit, retrying after {} s",
+                        wait.seconds()
+                    );
                     tokio::time::sleep(wait.duration()).await;
                 }
                 Err(e) if is_server_error(&e) && server_errors < MAX_SERVER_RETRIES => {
                     server_errors += 1;
-                    tracing::warn!("chat {chat_id}: Telegram server error ({}), retry {server_errors}", redact(&e.to_string(), &self.token));
+                    tracing::warn!(
+                        "chat {chat_id}: Telegram server error ({}), retry {server_errors}",
+                        redact(&e.to_string(), &self.token)
+                    );
                     tokio::time::sleep(Duration::from_millis(500 * u64::from(server_errors))).await;
                 }
                 other => return other,
@@ -208,7 +226,10 @@ fn is_server_error(e: &RequestError) -> bool {
     match e {
         RequestError::Api(ApiError::Unknown(text)) => {
             let t = text.to_ascii_lowercase();
-            t.contains("internal server error") || t.contains("bad gateway") || t.contains("gateway") || t.contains("service unavailable")
+            t.contains("internal server error")
+                || t.contains("bad gateway")
+                || t.contains("gateway")
+                || t.contains("service unavailable")
         }
         // A connection that never reached Telegram can be retried; a timeout cannot (the
         // message may have been delivered).
@@ -219,14 +240,24 @@ fn is_server_error(e: &RequestError) -> bool {
 }
 
 fn no_preview() -> LinkPreviewOptions {
-    LinkPreviewOptions { is_disabled: true, url: None, prefer_small_media: false, prefer_large_media: false, show_above_text: false }
+    LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
+    }
 }
 
 fn keyboard(reply: &Reply) -> Option<InlineKeyboardMarkup> {
     if reply.buttons.is_empty() {
         return None;
     }
-    let row: Vec<InlineKeyboardButton> = reply.buttons.iter().map(|b| InlineKeyboardButton::callback(b.label.clone(), b.data.clone())).collect();
+    let row: Vec<InlineKeyboardButton> = reply
+        .buttons
+        .iter()
+        .map(|b| InlineKeyboardButton::callback(b.label.clone(), b.data.clone()))
+        .collect();
     Some(InlineKeyboardMarkup::new(vec![row]))
 }
 
@@ -236,7 +267,20 @@ pub fn link_preview_off() -> LinkPreviewOptions {
 }
 
 impl crate::scheduler::DigestSender for Outbox {
-    fn send_html(&self, chat_id: i64, html: String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Delivery> + Send + '_>> {
-        Box::pin(async move { self.send(chat_id, &Reply { html, buttons: Vec::new() }).await })
+    fn send_html(
+        &self,
+        chat_id: i64,
+        html: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Delivery> + Send + '_>> {
+        Box::pin(async move {
+            self.send(
+                chat_id,
+                &Reply {
+                    html,
+                    buttons: Vec::new(),
+                },
+            )
+            .await
+        })
     }
 }

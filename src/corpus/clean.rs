@@ -16,26 +16,84 @@ const END_MARKERS: &[&str] = &[
 
 /// Lines that are UI, never content (compared after trimming).
 const UI_LINES: &[&str] = &[
-    "阅读原文", "微信扫一扫", "关注该公众号", "继续滑动看下一个", "轻触阅读原文", "向上滑动看下一个",
-    "知道了", "使用小程序", "取消", "允许", "×", "分析", "使用完整服务", "视频", "小程序", "赞",
-    "在看", "分享", "留言", "收藏", "听过", "写留言", "暂无留言", "已无更多数据", "喜欢此内容的人还喜欢",
-    "，轻点两下取消赞", "，轻点两下取消在看", "轻点两下取消赞", "轻点两下取消在看", "预览时标签不可点",
-    "点击上方蓝字关注我们", "点击蓝字 关注我们", "点击蓝字关注我们", "END", "- END -", "—END—",
-    "原文链接", "往期推荐", "推荐阅读", "相关阅读", "长按识别二维码", "长按二维码关注",
+    "阅读原文",
+    "微信扫一扫",
+    "关注该公众号",
+    "继续滑动看下一个",
+    "轻触阅读原文",
+    "向上滑动看下一个",
+    "知道了",
+    "使用小程序",
+    "取消",
+    "允许",
+    "×",
+    "分析",
+    "使用完整服务",
+    "视频",
+    "小程序",
+    "赞",
+    "在看",
+    "分享",
+    "留言",
+    "收藏",
+    "听过",
+    "写留言",
+    "暂无留言",
+    "已无更多数据",
+    "喜欢此内容的人还喜欢",
+    "，轻点两下取消赞",
+    "，轻点两下取消在看",
+    "轻点两下取消赞",
+    "轻点两下取消在看",
+    "预览时标签不可点",
+    "点击上方蓝字关注我们",
+    "点击蓝字 关注我们",
+    "点击蓝字关注我们",
+    "END",
+    "- END -",
+    "—END—",
+    "原文链接",
+    "往期推荐",
+    "推荐阅读",
+    "相关阅读",
+    "长按识别二维码",
+    "长按二维码关注",
 ];
 
 /// Short lines containing one of these are subscription or promotion ads.
 const AD_WORDS: &[&str] = &[
-    "扫码订阅", "邮发代号", "征订热线", "欢迎关注", "倾力推荐", "点击下图", "了解详情", "扫码关注",
-    "长按二维码", "识别二维码", "点击关注", "关注我们", "订阅号", "抖音号", "视频号", "投稿邮箱",
-    "转载请注明", "点击阅读原文", "点个在看", "分享网络安全知识", "企业成长计划",
+    "扫码订阅",
+    "邮发代号",
+    "征订热线",
+    "欢迎关注",
+    "倾力推荐",
+    "点击下图",
+    "了解详情",
+    "扫码关注",
+    "长按二维码",
+    "识别二维码",
+    "点击关注",
+    "关注我们",
+    "订阅号",
+    "抖音号",
+    "视频号",
+    "投稿邮箱",
+    "转载请注明",
+    "点击阅读原文",
+    "点个在看",
+    "分享网络安全知识",
+    "企业成长计划",
 ];
 const AD_LINE_MAX_CHARS: usize = 40;
 
-static IMAGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"!\[[^\]]*\]\([^)]*\)").expect("valid regex"));
-static LINK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[([^\]]*)\]\([^)]*\)").expect("valid regex"));
-static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"</?[A-Za-z][^<>]*>").expect("valid regex"));
-static BARE_URL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"https?://\S+").expect("valid regex"));
+static IMAGE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"!\[[^\]]*\]\([^)]*\)").expect("valid regex"));
+static LINK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[([^\]]*)\]\([^)]*\)").expect("valid regex"));
+static TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"</?[A-Za-z][^<>]*>").expect("valid regex"));
+static BARE_URL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"https?://\S+").expect("valid regex"));
 
 /// Cleans a markdown-ish body into paragraphs separated by `\n`.
 /// `title` and `source` lines repeated in the body are dropped.
@@ -50,7 +108,10 @@ pub fn clean_body(body: &str, title: &str, source: &str) -> String {
             continue;
         }
         let key = compact(&line);
-        if key.is_empty() || (!title_key.is_empty() && key == title_key) || (!source_key.is_empty() && key == source_key) {
+        if key.is_empty()
+            || (!title_key.is_empty() && key == title_key)
+            || (!source_key.is_empty() && key == source_key)
+        {
             continue;
         }
         paragraphs.push(line);
@@ -81,7 +142,11 @@ fn clean_line(raw: &str) -> String {
         line = BARE_URL.replace_all(&line, "").into_owned().into();
     }
     let line = line.replace("**", "").replace("__", "");
-    let line = line.trim().trim_start_matches('#').trim_start_matches('>').trim();
+    let line = line
+        .trim()
+        .trim_start_matches('#')
+        .trim_start_matches('>')
+        .trim();
     html_unescape(line)
 }
 
@@ -89,7 +154,12 @@ fn html_unescape(s: &str) -> String {
     if !s.contains('&') {
         return s.to_owned();
     }
-    s.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+    s.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 fn is_chrome(line: &str) -> bool {
@@ -116,10 +186,32 @@ mod tests {
     fn seed_chrome_is_removed() {
         let seed = include_str!("../../seeds/000_0f03e1939e23d3b0.txt");
         let body = seed.split("\n---\n").nth(1).unwrap();
-        let cleaned = clean_body(body, "专家观点 | AI全球治理，应追求“两翼齐飞”", "中国信息安全");
-        for chrome in ["预览时标签不可点", "微信扫一扫", "轻点两下取消赞", "扫码订阅", "邮发代号", "征订热线",
-            "mmbiz", "![", "](", "**", "取消\n允许", "\n，\n", "专家观点 | AI全球治理", "点击下图", "抖音号"] {
-            assert!(!cleaned.contains(chrome), "chrome {chrome:?} left in:\n{cleaned}");
+        let cleaned = clean_body(
+            body,
+            "专家观点 | AI全球治理，应追求“两翼齐飞”",
+            "中国信息安全",
+        );
+        for chrome in [
+            "预览时标签不可点",
+            "微信扫一扫",
+            "轻点两下取消赞",
+            "扫码订阅",
+            "邮发代号",
+            "征订热线",
+            "mmbiz",
+            "![",
+            "](",
+            "**",
+            "取消\n允许",
+            "\n，\n",
+            "专家观点 | AI全球治理",
+            "点击下图",
+            "抖音号",
+        ] {
+            assert!(
+                !cleaned.contains(chrome),
+                "chrome {chrome:?} left in:\n{cleaned}"
+            );
         }
         assert!(cleaned.contains("第78届联合国大会日前协商一致通过中国主提的加强人工智能"));
         assert!(cleaned.contains("构建公正有效的人工智能全球治理体系。"));
@@ -127,14 +219,19 @@ mod tests {
 
     #[test]
     fn links_keep_text_and_tags_go() {
-        assert_eq!(clean_line("见[这里](http://x.y/z)和<span style=\"a\">正文</span>"), "见这里和正文");
+        assert_eq!(
+            clean_line("见[这里](http://x.y/z)和<span style=\"a\">正文</span>"),
+            "见这里和正文"
+        );
         assert_eq!(clean_line("## **小标题**"), "小标题");
         assert_eq!(clean_line("A &amp; B &lt;c&gt;"), "A & B <c>");
     }
 
     #[test]
     fn hostile_lines_do_not_panic() {
-        for s in ["](", "![", "<", "<<>>", "[]()", "![](", "&", "http://", "#####", "\u{0}"] {
+        for s in [
+            "](", "![", "<", "<<>>", "[]()", "![](", "&", "http://", "#####", "\u{0}",
+        ] {
             let _ = clean_body(s, "", "");
         }
     }

@@ -42,7 +42,9 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 /// A date as the sortable integer `YYYYMMDD` stored in the index (0 = unknown).
 pub fn date_key(date: Option<NaiveDate>) -> i64 {
     use chrono::Datelike;
-    date.map_or(0, |d| i64::from(d.year()) * 10_000 + i64::from(d.month()) * 100 + i64::from(d.day()))
+    date.map_or(0, |d| {
+        i64::from(d.year()) * 10_000 + i64::from(d.month()) * 100 + i64::from(d.day())
+    })
 }
 
 /// Inverse of [`date_key`].
@@ -50,7 +52,11 @@ pub fn from_date_key(key: i64) -> Option<NaiveDate> {
     if key <= 0 {
         return None;
     }
-    NaiveDate::from_ymd_opt((key / 10_000) as i32, (key / 100 % 100) as u32, (key % 100) as u32)
+    NaiveDate::from_ymd_opt(
+        (key / 10_000) as i32,
+        (key / 100 % 100) as u32,
+        (key % 100) as u32,
+    )
 }
 
 #[cfg(test)]
@@ -73,7 +79,15 @@ mod tests {
 
     #[test]
     fn nonsense_is_none() {
-        for bad in ["", "yesterday", "2024-13-01", "2024-02-30", "99999999999999999999-1-1", "12-05-2024", "2024-"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01",
+            "2024-02-30",
+            "99999999999999999999-1-1",
+            "12-05-2024",
+            "2024-",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
     }

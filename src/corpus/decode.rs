@@ -88,8 +88,13 @@ mod tests {
 
     #[test]
     fn binary_is_refused() {
-        assert_eq!(decode(b"\x89PNG\r\n\x1a\n\0\0\0IHDR"), Err(DecodeError::Binary));
-        let noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761u32) >> 13) as u8 | 1).collect();
+        assert_eq!(
+            decode(b"\x89PNG\r\n\x1a\n\0\0\0IHDR"),
+            Err(DecodeError::Binary)
+        );
+        let noise: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761u32) >> 13) as u8 | 1)
+            .collect();
         assert!(decode(&noise).is_err());
     }
 }

@@ -12,7 +12,10 @@ pub struct FrontMatter {
 impl FrontMatter {
     /// A non-empty field value.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.fields.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.fields
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -21,7 +24,10 @@ impl FrontMatter {
 /// at the first line that is not `key: value`.
 pub fn split(text: &str) -> (FrontMatter, &str) {
     let mut fm = FrontMatter::default();
-    let Some(rest) = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---").filter(|r| r.trim().is_empty())) else {
+    let Some(rest) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---").filter(|r| r.trim().is_empty()))
+    else {
         return (fm, text);
     };
     let mut offset = 0;
@@ -47,7 +53,11 @@ pub fn split(text: &str) -> (FrontMatter, &str) {
 fn parse_line(line: &str) -> Option<(String, String)> {
     let (key, value) = line.split_once(':')?;
     let key = key.trim();
-    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return None;
     }
     Some((key.to_ascii_lowercase(), unquote(value.trim())))
@@ -86,7 +96,9 @@ mod tests {
 
     #[test]
     fn reads_fields_and_body() {
-        let (fm, body) = split("---\ntitle: 专家观点 | AI: 两翼\nurl: https://a.b/c?x=1\ndate: 2024-07-10\n---\n\n正文");
+        let (fm, body) = split(
+            "---\ntitle: 专家观点 | AI: 两翼\nurl: https://a.b/c?x=1\ndate: 2024-07-10\n---\n\n正文",
+        );
         assert_eq!(fm.get("title"), Some("专家观点 | AI: 两翼"));
         assert_eq!(fm.get("url"), Some("https://a.b/c?x=1"));
         assert_eq!(body, "\n正文");

@@ -5,9 +5,29 @@ use url::Url;
 
 /// Query parameters that only track the visit and never select content.
 const TRACKING: &[&str] = &[
-    "chksm", "scene", "subscene", "sessionid", "clicktime", "enterid", "from", "isappinstalled",
-    "ascene", "devicetype", "version", "lang", "exportkey", "pass_ticket", "wx_header", "spm",
-    "share_token", "sharer_sharetime", "sharer_shareid", "srcid", "poc_token", "sn_share", "fbclid",
+    "chksm",
+    "scene",
+    "subscene",
+    "sessionid",
+    "clicktime",
+    "enterid",
+    "from",
+    "isappinstalled",
+    "ascene",
+    "devicetype",
+    "version",
+    "lang",
+    "exportkey",
+    "pass_ticket",
+    "wx_header",
+    "spm",
+    "share_token",
+    "sharer_sharetime",
+    "sharer_shareid",
+    "srcid",
+    "poc_token",
+    "sn_share",
+    "fbclid",
     "gclid",
 ];
 
@@ -20,10 +40,10 @@ pub fn url_key(raw: &str) -> Option<String> {
     let url = Url::parse(raw).ok()?;
     let host = url.host_str()?.to_ascii_lowercase();
     let host = host.strip_prefix("www.").unwrap_or(&host).to_owned();
-    if host == "mp.weixin.qq.com" {
-        if let Some(key) = wechat_key(&url) {
-            return Some(key);
-        }
+    if host == "mp.weixin.qq.com"
+        && let Some(key) = wechat_key(&url)
+    {
+        return Some(key);
     }
     let mut params: Vec<(String, String)> = url
         .query_pairs()
@@ -45,13 +65,21 @@ pub fn url_key(raw: &str) -> Option<String> {
 }
 
 fn wechat_key(url: &Url) -> Option<String> {
-    if let Some(token) = url.path().strip_prefix("/s/") {
-        if !token.is_empty() {
-            return Some(format!("wx:s/{token}"));
-        }
+    if let Some(token) = url.path().strip_prefix("/s/")
+        && !token.is_empty()
+    {
+        return Some(format!("wx:s/{token}"));
     }
-    let get = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
-    let (biz, mid, idx) = (get("__biz")?, get("mid").or_else(|| get("appmsgid"))?, get("idx").or_else(|| get("itemidx"))?);
+    let get = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let (biz, mid, idx) = (
+        get("__biz")?,
+        get("mid").or_else(|| get("appmsgid"))?,
+        get("idx").or_else(|| get("itemidx"))?,
+    );
     Some(format!("wx:{biz}:{mid}:{idx}"))
 }
 

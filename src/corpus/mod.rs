@@ -79,12 +79,19 @@ impl fmt::Display for Skip {
 pub fn scan(root: &Path) -> std::io::Result<Vec<SeedFile>> {
     let canonical_root = root.canonicalize()?;
     let mut files = Vec::new();
-    let walker = walkdir::WalkDir::new(&canonical_root).follow_links(false).into_iter();
+    let walker = walkdir::WalkDir::new(&canonical_root)
+        .follow_links(false)
+        .into_iter();
     for entry in walker.filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name())) {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                tracing::warn!("seeds: cannot list {}: {err}", err.path().map(|p| p.display().to_string()).unwrap_or_default());
+                tracing::warn!(
+                    "seeds: cannot list {}: {err}",
+                    err.path()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
                 continue;
             }
         };
@@ -96,7 +103,10 @@ pub fn scan(root: &Path) -> std::io::Result<Vec<SeedFile>> {
             match path.canonicalize() {
                 Ok(target) if target.starts_with(&canonical_root) => std::fs::metadata(&target),
                 _ => {
-                    tracing::warn!("seeds: skipping {}: symlink leads outside the seeds folder", path.display());
+                    tracing::warn!(
+                        "seeds: skipping {}: symlink leads outside the seeds folder",
+                        path.display()
+                    );
                     continue;
                 }
             }
@@ -107,14 +117,25 @@ pub fn scan(root: &Path) -> std::io::Result<Vec<SeedFile>> {
         if !metadata.is_file() {
             continue;
         }
-        let Ok(relative) = path.strip_prefix(&canonical_root) else { continue };
-        let key = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let Ok(relative) = path.strip_prefix(&canonical_root) else {
+            continue;
+        };
+        let key = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
         let mtime = metadata
             .modified()
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos() as u64);
-        files.push(SeedFile { key, path: path.to_path_buf(), mtime, size: metadata.len() });
+        files.push(SeedFile {
+            key,
+            path: path.to_path_buf(),
+            mtime,
+            size: metadata.len(),
+        });
     }
     files.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(files)
@@ -139,7 +160,10 @@ pub fn load(file: &SeedFile) -> Result<Article, Skip> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Skip::TooLarge(bytes.len() as u64));
     }
-    let stem = Path::new(&file.key).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = Path::new(&file.key)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     parse(&stem, &bytes)
 }
 
@@ -154,7 +178,11 @@ pub fn parse(id: &str, bytes: &[u8]) -> Result<Article, Skip> {
     }
     let text = normalize_newlines(text.trim_start_matches('\u{feff}'));
     let (fm, body) = frontmatter::split(&text);
-    let title = fm.get("title").map(one_line).or_else(|| first_heading(body)).unwrap_or_else(|| id.to_owned());
+    let title = fm
+        .get("title")
+        .map(one_line)
+        .or_else(|| first_heading(body))
+        .unwrap_or_else(|| id.to_owned());
     let source = fm.get("source").map(one_line).unwrap_or_default();
     let url = fm.get("url").map(one_line).unwrap_or_default();
     let fetch_date = fm.get("fetch_date").and_then(dates::parse_date);
@@ -163,11 +191,25 @@ pub fn parse(id: &str, bytes: &[u8]) -> Result<Article, Skip> {
     if body.is_empty() && title.trim().is_empty() {
         return Err(Skip::NoContent);
     }
-    Ok(Article { id: id.to_owned(), url_key: identity::url_key(&url), title, url, source, date, fetch_date, body, encoding })
+    Ok(Article {
+        id: id.to_owned(),
+        url_key: identity::url_key(&url),
+        title,
+        url,
+        source,
+        date,
+        fetch_date,
+        body,
+        encoding,
+    })
 }
 
 fn normalize_newlines(text: &str) -> String {
-    if text.contains('\r') { text.replace("\r\n", "\n").replace('\r', "\n") } else { text.to_owned() }
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text.to_owned()
+    }
 }
 
 fn one_line(s: &str) -> String {
@@ -187,12 +229,19 @@ mod tests {
 
     #[test]
     fn seed_document_parses() {
-        let a = parse("000_0f03e1939e23d3b0", include_bytes!("../../seeds/000_0f03e1939e23d3b0.txt")).unwrap();
+        let a = parse(
+            "000_0f03e1939e23d3b0",
+            include_bytes!("../../seeds/000_0f03e1939e23d3b0.txt"),
+        )
+        .unwrap();
         assert_eq!(a.title, "专家观点 | AI全球治理，应追求“两翼齐飞”");
         assert_eq!(a.source, "中国信息安全");
         assert_eq!(a.date, NaiveDate::from_ymd_opt(2024, 7, 10));
         assert_eq!(a.fetch_date, NaiveDate::from_ymd_opt(2025, 10, 6));
-        assert_eq!(a.url_key.as_deref(), Some("wx:MzA5MzE5MDAzOA==:2664219335:4"));
+        assert_eq!(
+            a.url_key.as_deref(),
+            Some("wx:MzA5MzE5MDAzOA==:2664219335:4")
+        );
         assert!(a.body.starts_with("肖茜"), "{}", &a.body[..60]);
     }
 
@@ -216,7 +265,11 @@ mod tests {
 
     #[test]
     fn missing_date_falls_back_to_fetch_date() {
-        let a = parse("x", "---\ntitle: t\nfetch_date: 2024/3/22\n---\n正文".as_bytes()).unwrap();
+        let a = parse(
+            "x",
+            "---\ntitle: t\nfetch_date: 2024/3/22\n---\n正文".as_bytes(),
+        )
+        .unwrap();
         assert_eq!(a.date, NaiveDate::from_ymd_opt(2024, 3, 22));
     }
 }

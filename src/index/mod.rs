@@ -18,14 +18,25 @@ use crate::text::{BIGRAM_TOKENIZER, BigramTokenizer, WORDS_TOKENIZER, WordsToken
 /// Errors a user can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
-    #[error("another jianbao process is writing the index in {0}; wait for it to finish or stop it")]
+    #[error(
+        "another jianbao process is writing the index in {0}; wait for it to finish or stop it"
+    )]
     Busy(PathBuf),
     #[error("cannot read the seeds folder {path}: {source}")]
-    Seeds { path: PathBuf, source: std::io::Error },
+    Seeds {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("index error in {path}: {source}")]
-    Tantivy { path: PathBuf, source: tantivy::TantivyError },
+    Tantivy {
+        path: PathBuf,
+        source: tantivy::TantivyError,
+    },
     #[error("cannot prepare the data folder {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What is kept in the commit payload, written atomically with every commit.
@@ -53,44 +64,81 @@ impl SearchIndex {
     /// written by another schema version (the next sync fills it again).
     pub fn open(data_dir: &Path) -> Result<SearchIndex, IndexError> {
         let dir = data_dir.join("index");
-        let io_err = |source| IndexError::Io { path: dir.clone(), source };
+        let io_err = |source| IndexError::Io {
+            path: dir.clone(),
+            source,
+        };
         std::fs::create_dir_all(&dir).map_err(io_err)?;
         let (schema, fields) = schema::build();
-        let tantivy_err = |source| IndexError::Tantivy { path: dir.clone(), source };
+        let tantivy_err = |source| IndexError::Tantivy {
+            path: dir.clone(),
+            source,
+        };
         let index = match Index::open_in_dir(&dir) {
             Ok(index) if Self::compatible(&index, &schema) => index,
             Ok(_) => {
-                tracing::warn!("index in {} was written by another version: rebuilding it", dir.display());
+                tracing::warn!(
+                    "index in {} was written by another version: rebuilding it",
+                    dir.display()
+                );
                 Self::clear_dir(&dir).map_err(io_err)?;
                 Index::create_in_dir(&dir, schema).map_err(tantivy_err)?
             }
-            Err(tantivy::TantivyError::OpenDirectoryError(_) | tantivy::TantivyError::OpenReadError(_)) => {
+            Err(
+                tantivy::TantivyError::OpenDirectoryError(_)
+                | tantivy::TantivyError::OpenReadError(_),
+            ) => {
                 Self::clear_dir(&dir).map_err(io_err)?;
                 Index::create_in_dir(&dir, schema).map_err(tantivy_err)?
             }
             Err(source) => return Err(tantivy_err(source)),
         };
         index.tokenizers().register(WORDS_TOKENIZER, WordsTokenizer);
-        index.tokenizers().register(BIGRAM_TOKENIZER, BigramTokenizer);
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into().map_err(tantivy_err)?;
-        Ok(SearchIndex { index, reader, fields, dir, sync_lock: Mutex::new(()) })
+        index
+            .tokenizers()
+            .register(BIGRAM_TOKENIZER, BigramTokenizer);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()
+            .map_err(tantivy_err)?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            dir,
+            sync_lock: Mutex::new(()),
+        })
     }
 
+    /// Same schema and version, or an index that has never been committed to (a crash
+    /// before the first commit leaves one behind).
     fn compatible(index: &Index, schema: &tantivy::schema::Schema) -> bool {
-        let info = Self::commit_info_of(index);
-        let same_schema = serde_json::to_string(&index.schema()).ok() == serde_json::to_string(schema).ok();
-        same_schema && info.is_some_and(|i| i.schema == schema::SCHEMA_VERSION)
-            || same_schema && index.searchable_segment_ids().is_ok_and(|ids| ids.is_empty())
+        let same_schema =
+            serde_json::to_string(&index.schema()).ok() == serde_json::to_string(schema).ok();
+        let same_version =
+            Self::commit_info_of(index).is_some_and(|i| i.schema == schema::SCHEMA_VERSION);
+        let empty = index
+            .searchable_segment_ids()
+            .is_ok_and(|ids| ids.is_empty());
+        same_schema && (same_version || empty)
     }
 
     /// Removes the index files but keeps the folder (and any lock file another process holds).
     fn clear_dir(dir: &Path) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
             let path = entry?.path();
-            if path.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".lock")) {
+            if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().ends_with(".lock"))
+            {
                 continue;
             }
-            if path.is_dir() { std::fs::remove_dir_all(&path)? } else { std::fs::remove_file(&path)? }
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)?
+            } else {
+                std::fs::remove_file(&path)?
+            }
         }
         Ok(())
     }
@@ -102,7 +150,10 @@ impl SearchIndex {
 
     /// The payload of the last commit on disk.
     pub fn commit_info(&self) -> CommitInfo {
-        Self::commit_info_of(&self.index).unwrap_or(CommitInfo { schema: schema::SCHEMA_VERSION, ..CommitInfo::default() })
+        Self::commit_info_of(&self.index).unwrap_or(CommitInfo {
+            schema: schema::SCHEMA_VERSION,
+            ..CommitInfo::default()
+        })
     }
 
     pub fn fields(&self) -> &Fields {
@@ -126,17 +177,33 @@ impl SearchIndex {
     /// Size of the index files in bytes.
     pub fn size_on_disk(&self) -> u64 {
         std::fs::read_dir(&self.dir)
-            .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
             .unwrap_or(0)
     }
 
     /// Brings the index in line with the seeds folder: adds new files, re-indexes changed ones,
     /// removes deleted ones, in one commit. Nothing changed means nothing is written.
-    pub fn sync(&self, seeds_dir: &Path, progress: Option<&Progress>) -> Result<SyncReport, IndexError> {
-        let _guard = self.sync_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub fn sync(
+        &self,
+        seeds_dir: &Path,
+        progress: Option<&Progress>,
+    ) -> Result<SyncReport, IndexError> {
+        let _guard = self
+            .sync_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let report = sync::run(self, seeds_dir, progress)?;
         if report.changed() {
-            self.reader.reload().map_err(|source| IndexError::Tantivy { path: self.dir.clone(), source })?;
+            self.reader.reload().map_err(|source| IndexError::Tantivy {
+                path: self.dir.clone(),
+                source,
+            })?;
         }
         Ok(report)
     }
@@ -146,7 +213,11 @@ impl SearchIndex {
     }
 
     /// Loads a stored document.
-    pub fn doc(&self, searcher: &Searcher, address: tantivy::DocAddress) -> tantivy::Result<TantivyDocument> {
+    pub fn doc(
+        &self,
+        searcher: &Searcher,
+        address: tantivy::DocAddress,
+    ) -> tantivy::Result<TantivyDocument> {
         searcher.doc(address)
     }
 }
@@ -155,7 +226,9 @@ impl SearchIndex {
 pub fn count_sources(searcher: &Searcher) -> usize {
     let mut sources = std::collections::HashSet::new();
     for segment in searcher.segment_readers() {
-        let Ok(Some(column)) = segment.fast_fields().str("source_key") else { continue };
+        let Ok(Some(column)) = segment.fast_fields().str("source_key") else {
+            continue;
+        };
         let mut buf = String::new();
         for ord in 0..column.num_terms() as u64 {
             buf.clear();

@@ -36,10 +36,15 @@ pub struct Fields {
 
 pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let words = TextOptions::default()
-        .set_indexing_options(TextFieldIndexing::default().set_tokenizer(WORDS_TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions));
+    let words = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(WORDS_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
     let bigrams = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default().set_tokenizer(BIGRAM_TOKENIZER).set_index_option(IndexRecordOption::WithFreqs),
+        TextFieldIndexing::default()
+            .set_tokenizer(BIGRAM_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
         key: b.add_text_field("key", STRING | STORED | FAST),

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::{IndexError, SearchIndex, schema};
-use crate::corpus::{self, Article, SeedFile, Skip};
 use crate::corpus::dates::date_key;
+use crate::corpus::{self, Article, SeedFile, Skip};
 use crate::text::fold;
 
 /// Called with (files done, files to read).
@@ -57,20 +57,41 @@ struct Indexed {
     url_key: String,
 }
 
-pub(super) fn run(index: &SearchIndex, seeds_dir: &Path, progress: Option<&Progress>) -> Result<SyncReport, IndexError> {
+pub(super) fn run(
+    index: &SearchIndex,
+    seeds_dir: &Path,
+    progress: Option<&Progress>,
+) -> Result<SyncReport, IndexError> {
     let started = Instant::now();
-    let files = corpus::scan(seeds_dir).map_err(|source| IndexError::Seeds { path: seeds_dir.to_path_buf(), source })?;
-    let tantivy_err = |source| IndexError::Tantivy { path: index.dir.clone(), source };
+    let files = corpus::scan(seeds_dir).map_err(|source| IndexError::Seeds {
+        path: seeds_dir.to_path_buf(),
+        source,
+    })?;
+    let tantivy_err = |source| IndexError::Tantivy {
+        path: index.dir.clone(),
+        source,
+    };
     let existing = read_existing(index).map_err(tantivy_err)?;
 
     let present: HashSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
-    let removed: Vec<&String> = existing.keys().filter(|k| !present.contains(&k[..])).collect();
+    let removed: Vec<&String> = existing
+        .keys()
+        .filter(|k| !present.contains(&k[..]))
+        .collect();
     let to_read: Vec<&SeedFile> = files
         .iter()
-        .filter(|f| existing.get(&f.key).is_none_or(|e| e.mtime != f.mtime || e.size != f.size))
+        .filter(|f| {
+            existing
+                .get(&f.key)
+                .is_none_or(|e| e.mtime != f.mtime || e.size != f.size)
+        })
         .collect();
 
-    let mut report = SyncReport { files: files.len(), read: to_read.len(), ..SyncReport::default() };
+    let mut report = SyncReport {
+        files: files.len(),
+        read: to_read.len(),
+        ..SyncReport::default()
+    };
     report.unchanged = files.len() - to_read.len();
     if to_read.is_empty() && removed.is_empty() {
         report.total = index.num_docs();
@@ -80,7 +101,9 @@ pub(super) fn run(index: &SearchIndex, seeds_dir: &Path, progress: Option<&Progr
 
     let mut writer: IndexWriter<TantivyDocument> = match index.index().writer(WRITER_MEMORY) {
         Ok(w) => w,
-        Err(tantivy::TantivyError::LockFailure(..)) => return Err(IndexError::Busy(index.dir.clone())),
+        Err(tantivy::TantivyError::LockFailure(..)) => {
+            return Err(IndexError::Busy(index.dir.clone()));
+        }
         Err(e) => return Err(tantivy_err(e)),
     };
     let f = index.fields.clone();
@@ -97,11 +120,16 @@ pub(super) fn run(index: &SearchIndex, seeds_dir: &Path, progress: Option<&Progr
     let reading: HashSet<&str> = to_read.iter().map(|f| f.key.as_str()).collect();
     let mut url_owner: HashMap<String, String> = existing
         .iter()
-        .filter(|(k, e)| present.contains(&k[..]) && !reading.contains(&k[..]) && !e.url_key.is_empty())
+        .filter(|(k, e)| {
+            present.contains(&k[..]) && !reading.contains(&k[..]) && !e.url_key.is_empty()
+        })
         .map(|(k, e)| (e.url_key.clone(), k.clone()))
         .collect();
 
-    let mut add = |file: &SeedFile, parsed: Result<Prepared, Skip>, writer: &mut IndexWriter<TantivyDocument>| -> tantivy::Result<()> {
+    let mut add = |file: &SeedFile,
+                   parsed: Result<Prepared, Skip>,
+                   writer: &mut IndexWriter<TantivyDocument>|
+     -> tantivy::Result<()> {
         report.bytes_read += file.size;
         let old = existing.get(&file.key);
         if old.is_some() {
@@ -131,7 +159,12 @@ pub(super) fn run(index: &SearchIndex, seeds_dir: &Path, progress: Option<&Progr
                 }
                 Some(owner) => {
                     // A file earlier by name now claims the URL: it wins, the other goes.
-                    tracing::warn!("seeds: {} and {} are the same article; keeping {}", file.key, owner, file.key);
+                    tracing::warn!(
+                        "seeds: {} and {} are the same article; keeping {}",
+                        file.key,
+                        owner,
+                        file.key
+                    );
                     writer.delete_term(Term::from_field_text(f.key, owner));
                     report.deleted += 1;
                 }
@@ -154,7 +187,10 @@ pub(super) fn run(index: &SearchIndex, seeds_dir: &Path, progress: Option<&Progr
         Ok(())
     };
 
-    parse_in_order(&to_read, progress, |file, parsed| add(file, parsed, &mut writer)).map_err(tantivy_err)?;
+    parse_in_order(&to_read, progress, |file, parsed| {
+        add(file, parsed, &mut writer)
+    })
+    .map_err(tantivy_err)?;
 
     info.synced_at = now;
     let payload = serde_json::to_string(&info).unwrap_or_default();
@@ -179,7 +215,11 @@ fn prepare(file: &SeedFile) -> Result<Prepared, Skip> {
     let article = corpus::load(file)?;
     let title_folded = fold(&article.title);
     let body_folded = fold(&article.body);
-    Ok(Prepared { article, title_folded, body_folded })
+    Ok(Prepared {
+        article,
+        title_folded,
+        body_folded,
+    })
 }
 
 /// Parses files on worker threads and hands the results to `sink` in the order of `files`.
@@ -188,7 +228,9 @@ fn parse_in_order(
     progress: Option<&Progress>,
     mut sink: impl FnMut(&SeedFile, Result<Prepared, Skip>) -> tantivy::Result<()>,
 ) -> tantivy::Result<()> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(files.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(files.len().max(1));
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         // Bounded, so that a fast parser cannot buffer the whole corpus in memory.
@@ -223,7 +265,13 @@ fn parse_in_order(
     })
 }
 
-fn to_document(f: &schema::Fields, file: &SeedFile, p: Prepared, seq: u64, indexed_at: i64) -> TantivyDocument {
+fn to_document(
+    f: &schema::Fields,
+    file: &SeedFile,
+    p: Prepared,
+    seq: u64,
+    indexed_at: i64,
+) -> TantivyDocument {
     let a = p.article;
     let mut doc = TantivyDocument::default();
     doc.add_text(f.key, &file.key);
@@ -254,7 +302,9 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
     let mut out = HashMap::with_capacity(searcher.num_docs() as usize);
     for segment in searcher.segment_readers() {
         let ff = segment.fast_fields();
-        let (Some(keys), Some(urls)) = (ff.str("key")?, ff.str("url_key")?) else { continue };
+        let (Some(keys), Some(urls)) = (ff.str("key")?, ff.str("url_key")?) else {
+            continue;
+        };
         let mtime = ff.u64("mtime")?;
         let size = ff.u64("size")?;
         let seq = ff.u64("seq")?;
@@ -264,15 +314,29 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
         let key_terms = all_terms(&keys)?;
         let url_terms = all_terms(&urls)?;
         for doc in segment.doc_ids_alive() {
-            let Some(key) = keys.term_ords(doc).next().and_then(|o| key_terms.get(o as usize)) else { continue };
-            let url_key = urls.term_ords(doc).next().and_then(|o| url_terms.get(o as usize)).cloned().unwrap_or_default();
-            out.insert(key.clone(), Indexed {
-                mtime: mtime.first(doc).unwrap_or(0),
-                size: size.first(doc).unwrap_or(0),
-                seq: seq.first(doc).unwrap_or(0),
-                indexed_at: indexed_at.first(doc).unwrap_or(0),
-                url_key,
-            });
+            let Some(key) = keys
+                .term_ords(doc)
+                .next()
+                .and_then(|o| key_terms.get(o as usize))
+            else {
+                continue;
+            };
+            let url_key = urls
+                .term_ords(doc)
+                .next()
+                .and_then(|o| url_terms.get(o as usize))
+                .cloned()
+                .unwrap_or_default();
+            out.insert(
+                key.clone(),
+                Indexed {
+                    mtime: mtime.first(doc).unwrap_or(0),
+                    size: size.first(doc).unwrap_or(0),
+                    seq: seq.first(doc).unwrap_or(0),
+                    indexed_at: indexed_at.first(doc).unwrap_or(0),
+                    url_key,
+                },
+            );
         }
     }
     Ok(out)

@@ -101,7 +101,12 @@ impl Excerpt {
             .filter(|r| r.start < max_chars)
             .map(|r| r.start..r.end.min(max_chars))
             .collect();
-        Excerpt { text, highlights, cut_start: self.cut_start, cut_end: true }
+        Excerpt {
+            text,
+            highlights,
+            cut_start: self.cut_start,
+            cut_end: true,
+        }
     }
 }
 
@@ -115,7 +120,16 @@ fn char_to_byte_map(text: &str) -> Vec<usize> {
 /// Builds the excerpt of `body` (paragraphs separated by `\n`) for the given needles (folded).
 pub fn excerpt(body: &str, needles: &[Needle], max_chars: usize) -> Excerpt {
     let max_chars = max_chars.max(10);
-    let display: Vec<char> = body.chars().map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c }).collect();
+    let display: Vec<char> = body
+        .chars()
+        .map(|c| {
+            if c == '\n' || c == '\r' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
     let folded = fold(body);
     let folded_bytes = char_to_byte_map(&folded);
     // `fold` keeps one char per char; if that ever failed, show the start without highlights.
@@ -129,7 +143,10 @@ pub fn excerpt(body: &str, needles: &[Needle], max_chars: usize) -> Excerpt {
         if needle.text.is_empty() || needle.weight <= 0.0 {
             continue;
         }
-        for (b, m) in folded.match_indices(needle.text.as_str()).take(MAX_OCCURRENCES) {
+        for (b, m) in folded
+            .match_indices(needle.text.as_str())
+            .take(MAX_OCCURRENCES)
+        {
             matches.push((byte_to_char(b)..byte_to_char(b + m.len()), n));
         }
     }
@@ -139,13 +156,24 @@ pub fn excerpt(body: &str, needles: &[Needle], max_chars: usize) -> Excerpt {
     matches.sort_by_key(|(r, _)| (r.start, r.end));
 
     let start = best_window_start(&matches, needles, max_chars);
-    let start = snap_to_sentence(&display, start, matches.iter().find(|(r, _)| r.start >= start).map_or(start, |(r, _)| r.start));
+    let start = snap_to_sentence(
+        &display,
+        start,
+        matches
+            .iter()
+            .find(|(r, _)| r.start >= start)
+            .map_or(start, |(r, _)| r.start),
+    );
     let ranges = matches.into_iter().map(|(r, _)| r).collect();
     window(&display, start, max_chars, ranges)
 }
 
 /// The window start whose `max_chars` cover the most valuable set of distinct needles.
-fn best_window_start(matches: &[(Range<usize>, usize)], needles: &[Needle], max_chars: usize) -> usize {
+fn best_window_start(
+    matches: &[(Range<usize>, usize)],
+    needles: &[Needle],
+    max_chars: usize,
+) -> usize {
     let mut best = (f32::MIN, 0usize);
     let mut seen = vec![false; needles.len()];
     for (i, (first, _)) in matches.iter().enumerate() {
@@ -206,7 +234,12 @@ fn window(chars: &[char], start: usize, max_chars: usize, ranges: Vec<Range<usiz
             _ => highlights.push(a..b),
         }
     }
-    Excerpt { text, highlights, cut_start: start > 0, cut_end: end < chars.len() }
+    Excerpt {
+        text,
+        highlights,
+        cut_start: start > 0,
+        cut_end: end < chars.len(),
+    }
 }
 
 #[cfg(test)]
@@ -214,18 +247,32 @@ mod tests {
     use super::*;
 
     fn needles(words: &[&str]) -> Vec<Needle> {
-        words.iter().map(|w| Needle { text: fold(w), weight: 1.0 }).collect()
+        words
+            .iter()
+            .map(|w| Needle {
+                text: fold(w),
+                weight: 1.0,
+            })
+            .collect()
     }
 
     #[test]
     fn highlights_overlapping_sub_words_as_one() {
-        let e = excerpt("我们研究人工智能的治理。", &needles(&["人工", "智能", "人工智能"]), 100);
+        let e = excerpt(
+            "我们研究人工智能的治理。",
+            &needles(&["人工", "智能", "人工智能"]),
+            100,
+        );
         assert_eq!(e.html(), "我们研究<b>人工智能</b>的治理。");
     }
 
     #[test]
     fn finds_the_passage_far_into_the_body() {
-        let body = format!("{}关键词在这里出现。{}", "无关内容。".repeat(100), "尾巴。".repeat(100));
+        let body = format!(
+            "{}关键词在这里出现。{}",
+            "无关内容。".repeat(100),
+            "尾巴。".repeat(100)
+        );
         let e = excerpt(&body, &needles(&["关键词"]), 60);
         assert!(e.cut_start && e.cut_end);
         assert!(e.plain().contains("关键词"), "{}", e.plain());
@@ -247,7 +294,15 @@ mod tests {
 
     #[test]
     fn hostile_text_never_panics() {
-        let hostile = ["", "\u{0}", "🙂🙂🙂", "a\u{301}\u{301}", "\n\n\n", "𠀀𠀁𠀂", "ＡＢＣ"];
+        let hostile = [
+            "",
+            "\u{0}",
+            "🙂🙂🙂",
+            "a\u{301}\u{301}",
+            "\n\n\n",
+            "𠀀𠀁𠀂",
+            "ＡＢＣ",
+        ];
         for body in hostile {
             for n in [&["🙂"][..], &["a"], &[""], &["𠀁"], &["ｂ"]] {
                 let e = excerpt(body, &needles(n), 3);

@@ -8,7 +8,9 @@ use std::ops::Bound;
 
 use chrono::NaiveDate;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
@@ -18,6 +20,9 @@ pub use query::UserQuery;
 use crate::corpus::dates::{date_key, from_date_key};
 use crate::index::{Fields, SearchIndex};
 use crate::text::{bigrams, phrase_words, words};
+
+/// Sort key of the date order: newest first, then the most relevant.
+type DateAndScore = (i64, f32);
 
 /// Title matches count this much more than body matches.
 const TITLE_BOOST: f32 = 2.0;
@@ -30,10 +35,67 @@ const MAX_BIGRAMS: usize = 96;
 /// Function words that say nothing about what is wanted; they still rank (BM25 gives them
 /// little weight) but are not highlighted.
 const STOPWORDS: &[&str] = &[
-    "的", "了", "是", "在", "和", "与", "及", "或", "有", "为", "被", "把", "将", "对", "从", "由", "于", "以", "之",
-    "也", "都", "而", "等", "吗", "呢", "吧", "啊", "么", "什么", "哪", "哪个", "哪些", "哪里", "谁", "怎么",
-    "怎样", "如何", "为什么", "多少", "几", "是否", "这", "那", "这个", "那个", "一个", "用", "会", "能", "可以",
-    "a", "an", "the", "of", "and", "or", "to", "in", "is", "for", "on",
+    "的",
+    "了",
+    "是",
+    "在",
+    "和",
+    "与",
+    "及",
+    "或",
+    "有",
+    "为",
+    "被",
+    "把",
+    "将",
+    "对",
+    "从",
+    "由",
+    "于",
+    "以",
+    "之",
+    "也",
+    "都",
+    "而",
+    "等",
+    "吗",
+    "呢",
+    "吧",
+    "啊",
+    "么",
+    "什么",
+    "哪",
+    "哪个",
+    "哪些",
+    "哪里",
+    "谁",
+    "怎么",
+    "怎样",
+    "如何",
+    "为什么",
+    "多少",
+    "几",
+    "是否",
+    "这",
+    "那",
+    "这个",
+    "那个",
+    "一个",
+    "用",
+    "会",
+    "能",
+    "可以",
+    "a",
+    "an",
+    "the",
+    "of",
+    "and",
+    "or",
+    "to",
+    "in",
+    "is",
+    "for",
+    "on",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
@@ -57,7 +119,13 @@ pub struct SearchOptions {
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions { sort: Sort::Relevance, offset: 0, limit: 10, excerpt_chars: EXCERPT_CHARS, allow_empty: false }
+        SearchOptions {
+            sort: Sort::Relevance,
+            offset: 0,
+            limit: 10,
+            excerpt_chars: EXCERPT_CHARS,
+            allow_empty: false,
+        }
     }
 }
 
@@ -94,16 +162,25 @@ pub struct SearchResults {
 }
 
 /// Parses and runs a query.
-pub fn search(index: &SearchIndex, input: &str, opts: &SearchOptions) -> Result<SearchResults, SearchError> {
+pub fn search(
+    index: &SearchIndex,
+    input: &str,
+    opts: &SearchOptions,
+) -> Result<SearchResults, SearchError> {
     let parsed = query::parse(input);
     run(index, &index.searcher(), parsed, opts)
 }
 
 /// Runs a parsed query on a given searcher (a consistent snapshot).
-pub fn run(index: &SearchIndex, searcher: &Searcher, parsed: UserQuery, opts: &SearchOptions) -> Result<SearchResults, SearchError> {
+pub fn run(
+    index: &SearchIndex,
+    searcher: &Searcher,
+    parsed: UserQuery,
+    opts: &SearchOptions,
+) -> Result<SearchResults, SearchError> {
     let f = index.fields();
     let has_words = parsed.has_words();
-    if !has_words && !(opts.allow_empty || parsed.has_filters()) {
+    if !(has_words || opts.allow_empty || parsed.has_filters()) {
         return Err(SearchError::NoWords);
     }
     let tantivy_query = build_query(f, &parsed);
@@ -111,16 +188,28 @@ pub fn run(index: &SearchIndex, searcher: &Searcher, parsed: UserQuery, opts: &S
     let limit = opts.limit.max(1);
     let (addresses, total): (Vec<(f32, DocAddress)>, usize) = match sort {
         Sort::Relevance => {
-            let top = TopDocs::with_limit(limit).and_offset(opts.offset).order_by_score();
+            let top = TopDocs::with_limit(limit)
+                .and_offset(opts.offset)
+                .order_by_score();
             searcher.search(&tantivy_query, &(top, Count))?
         }
         Sort::Date => {
-            let top = TopDocs::with_limit(limit).and_offset(opts.offset).tweak_score(|segment: &tantivy::SegmentReader| {
-                let dates = segment.fast_fields().i64("date").ok().map(|c| c.first_or_default_col(0));
-                move |doc, score| (dates.as_ref().map_or(0, |d| d.get_val(doc)), score)
-            });
-            let (docs, total): (Vec<((i64, f32), DocAddress)>, usize) = searcher.search(&tantivy_query, &(top, Count))?;
-            (docs.into_iter().map(|((_, score), a)| (score, a)).collect(), total)
+            let top = TopDocs::with_limit(limit)
+                .and_offset(opts.offset)
+                .tweak_score(|segment: &tantivy::SegmentReader| {
+                    let dates = segment
+                        .fast_fields()
+                        .i64("date")
+                        .ok()
+                        .map(|c| c.first_or_default_col(0));
+                    move |doc, score| (dates.as_ref().map_or(0, |d| d.get_val(doc)), score)
+                });
+            let (docs, total): (Vec<(DateAndScore, DocAddress)>, usize) =
+                searcher.search(&tantivy_query, &(top, Count))?;
+            (
+                docs.into_iter().map(|((_, score), a)| (score, a)).collect(),
+                total,
+            )
         }
     };
     let needles = needles(searcher, f, &parsed);
@@ -129,12 +218,28 @@ pub fn run(index: &SearchIndex, searcher: &Searcher, parsed: UserQuery, opts: &S
         let doc: TantivyDocument = searcher.doc(address)?;
         hits.push(hit_from_doc(f, &doc, score, &needles, opts.excerpt_chars));
     }
-    Ok(SearchResults { query: parsed, total, offset: opts.offset, hits })
+    Ok(SearchResults {
+        query: parsed,
+        total,
+        offset: opts.offset,
+        hits,
+    })
 }
 
 /// Builds a [`Hit`] from a stored document.
-pub fn hit_from_doc(f: &Fields, doc: &TantivyDocument, score: f32, needles: &[Needle], excerpt_chars: usize) -> Hit {
-    let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+pub fn hit_from_doc(
+    f: &Fields,
+    doc: &TantivyDocument,
+    score: f32,
+    needles: &[Needle],
+    excerpt_chars: usize,
+) -> Hit {
+    let text = |field: Field| {
+        doc.get_first(field)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let body = text(f.body);
     Hit {
         key: text(f.key),
@@ -142,7 +247,10 @@ pub fn hit_from_doc(f: &Fields, doc: &TantivyDocument, score: f32, needles: &[Ne
         title: text(f.title),
         url: text(f.url),
         source: text(f.source),
-        date: doc.get_first(f.date).and_then(|v| v.as_i64()).and_then(from_date_key),
+        date: doc
+            .get_first(f.date)
+            .and_then(|v| v.as_i64())
+            .and_then(from_date_key),
         score,
         excerpt: excerpt::excerpt(&body, needles, excerpt_chars),
     }
@@ -167,11 +275,18 @@ pub fn build_query(f: &Fields, q: &UserQuery) -> Box<dyn Query> {
     }
     if let Some(source) = &q.source {
         let term = Term::from_field_text(f.source_key, source);
-        clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
+        clauses.push((
+            Occur::Must,
+            Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+        ));
     }
     if q.after.is_some() || q.before.is_some() {
-        let lower = q.after.map_or(Bound::Unbounded, |d| Bound::Included(Term::from_field_i64(f.date, date_key(Some(d)))));
-        let upper = q.before.map_or(Bound::Unbounded, |d| Bound::Excluded(Term::from_field_i64(f.date, date_key(Some(d)))));
+        let lower = q.after.map_or(Bound::Unbounded, |d| {
+            Bound::Included(Term::from_field_i64(f.date, date_key(Some(d))))
+        });
+        let upper = q.before.map_or(Bound::Unbounded, |d| {
+            Bound::Excluded(Term::from_field_i64(f.date, date_key(Some(d))))
+        });
         clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
     }
     if !clauses.iter().any(|(occur, _)| *occur == Occur::Must) {
@@ -187,8 +302,14 @@ fn ranking_query(f: &Fields, q: &UserQuery) -> Option<Box<dyn Query>> {
     let mut seen_bigrams = HashSet::new();
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let term_query = |field: Field, text: &str, boost: f32| -> (Occur, Box<dyn Query>) {
-        let tq = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
-        (Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost)))
+        let tq = TermQuery::new(
+            Term::from_field_text(field, text),
+            IndexRecordOption::WithFreqs,
+        );
+        (
+            Occur::Should,
+            Box::new(BoostQuery::new(Box::new(tq), boost)),
+        )
     };
     for text in q.text.iter().chain(&q.phrases) {
         for w in words(text) {
@@ -215,14 +336,25 @@ fn phrase_in_title_or_body(f: &Fields, phrase: &str) -> Option<Box<dyn Query>> {
     let words = phrase_words(phrase);
     let first = words.first()?.0;
     let either = |make: &dyn Fn(Field) -> Box<dyn Query>| -> Box<dyn Query> {
-        Box::new(BooleanQuery::new(vec![(Occur::Should, make(f.title_w)), (Occur::Should, make(f.body_w))]))
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Should, make(f.title_w)),
+            (Occur::Should, make(f.body_w)),
+        ]))
     };
     if words.len() == 1 {
         let word = &words[0].1;
-        return Some(either(&|field| Box::new(TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::Basic))));
+        return Some(either(&|field| {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, word),
+                IndexRecordOption::Basic,
+            ))
+        }));
     }
     Some(either(&|field| {
-        let terms = words.iter().map(|(offset, w)| (offset - first, Term::from_field_text(field, w))).collect();
+        let terms = words
+            .iter()
+            .map(|(offset, w)| (offset - first, Term::from_field_text(field, w)))
+            .collect();
         Box::new(PhraseQuery::new_with_offset(terms))
     }))
 }
@@ -232,7 +364,9 @@ fn phrase_in_title_or_body(f: &Fields, phrase: &str) -> Option<Box<dyn Query>> {
 pub fn needles(searcher: &Searcher, f: &Fields, q: &UserQuery) -> Vec<Needle> {
     let n = searcher.num_docs().max(1) as f32;
     let idf = |word: &str| {
-        let df = searcher.doc_freq(&Term::from_field_text(f.body_w, word)).unwrap_or(0) as f32;
+        let df = searcher
+            .doc_freq(&Term::from_field_text(f.body_w, word))
+            .unwrap_or(0) as f32;
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05)
     };
     let mut out: Vec<Needle> = Vec::new();
@@ -242,14 +376,20 @@ pub fn needles(searcher: &Searcher, f: &Fields, q: &UserQuery) -> Vec<Needle> {
             if STOPWORDS.contains(&w) || !seen.insert(w.to_owned()) {
                 continue;
             }
-            out.push(Needle { text: w.to_owned(), weight: idf(w) });
+            out.push(Needle {
+                text: w.to_owned(),
+                weight: idf(w),
+            });
         }
     }
     for phrase in &q.phrases {
         let trimmed = phrase.trim();
         if !trimmed.is_empty() && seen.insert(trimmed.to_owned()) {
             let weight = words(trimmed).iter().map(|w| idf(w)).sum::<f32>().max(1.0) * 2.0;
-            out.push(Needle { text: trimmed.to_owned(), weight });
+            out.push(Needle {
+                text: trimmed.to_owned(),
+                weight,
+            });
         }
     }
     out

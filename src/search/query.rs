@@ -30,7 +30,10 @@ pub struct UserQuery {
 impl UserQuery {
     /// True when the query has something to rank by.
     pub fn has_words(&self) -> bool {
-        self.text.iter().chain(&self.phrases).any(|t| t.chars().any(char::is_alphanumeric))
+        self.text
+            .iter()
+            .chain(&self.phrases)
+            .any(|t| t.chars().any(char::is_alphanumeric))
     }
 
     /// True when the query restricts the result set without words (source or dates).
@@ -54,7 +57,10 @@ pub fn parse(input: &str) -> UserQuery {
             i += 1;
             continue;
         }
-        let negated = chars[i] == '-' && chars.get(i + 1).is_some_and(|c| !c.is_whitespace() && *c != '-');
+        let negated = chars[i] == '-'
+            && chars
+                .get(i + 1)
+                .is_some_and(|c| !c.is_whitespace() && *c != '-');
         if negated {
             i += 1;
         }
@@ -101,7 +107,9 @@ fn read_piece(chars: &[char], mut i: usize) -> (String, bool, usize) {
 
 /// Applies `source:`, `after:` and `before:`; false when `piece` is not a (valid) filter.
 fn apply_filter(q: &mut UserQuery, piece: &str) -> bool {
-    let Some((key, value)) = piece.split_once(':') else { return false };
+    let Some((key, value)) = piece.split_once(':') else {
+        return false;
+    };
     let value = value.trim();
     if value.is_empty() {
         return false;
@@ -123,7 +131,9 @@ mod tests {
 
     #[test]
     fn words_phrases_exclusions_filters() {
-        let q = parse("人工智能 \"全球 治理\" -美国 source:中国信息安全 after:2024-07-01 before:2024/8/1");
+        let q = parse(
+            "人工智能 \"全球 治理\" -美国 source:中国信息安全 after:2024-07-01 before:2024/8/1",
+        );
         assert_eq!(q.text, vec!["人工智能"]);
         assert_eq!(q.phrases, vec!["全球 治理"]);
         assert_eq!(q.excluded, vec!["美国"]);
@@ -144,7 +154,19 @@ mod tests {
 
     #[test]
     fn junk_is_just_words() {
-        for junk in ["AND (", "title:", "\"", "*", "🙂", "-", "--", "after:yesterday", ":", "-\"", "source:"] {
+        for junk in [
+            "AND (",
+            "title:",
+            "\"",
+            "*",
+            "🙂",
+            "-",
+            "--",
+            "after:yesterday",
+            ":",
+            "-\"",
+            "source:",
+        ] {
             let q = parse(junk);
             assert!(q.source.is_none() && q.after.is_none(), "{junk}: {q:?}");
         }
