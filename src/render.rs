@@ -154,43 +154,101 @@ pub fn results_page(
 pub fn split_message(html: &str, max: usize) -> Vec<String> {
     let mut parts = Vec::new();
     let mut current = String::new();
+    // Visible length of `current`, kept up to date rather than recounted.
+    let mut current_len = 0;
+    let push = |parts: &mut Vec<String>, current: &mut String, current_len: &mut usize| {
+        if !current.is_empty() {
+            parts.push(std::mem::take(current));
+        }
+        *current_len = 0;
+    };
     for block in html.split("\n\n") {
-        let candidate = if current.is_empty() {
-            block.to_owned()
-        } else {
-            format!("{current}\n\n{block}")
-        };
-        if visible_len(&candidate) <= max {
-            current = candidate;
+        let block_len = visible_len(block);
+        if current.is_empty() && block_len <= max {
+            current.push_str(block);
+            current_len = block_len;
             continue;
         }
-        if !current.is_empty() {
-            parts.push(std::mem::take(&mut current));
+        if !current.is_empty() && current_len + 2 + block_len <= max {
+            current.push_str("\n\n");
+            current.push_str(block);
+            current_len += 2 + block_len;
+            continue;
         }
-        if visible_len(block) <= max {
-            current = block.to_owned();
-        } else {
-            for line in block.split('\n') {
-                let candidate = if current.is_empty() {
-                    line.to_owned()
+        push(&mut parts, &mut current, &mut current_len);
+        if block_len <= max {
+            current.push_str(block);
+            current_len = block_len;
+            continue;
+        }
+        for line in block.split('\n') {
+            let line_len = visible_len(line);
+            if current.is_empty() && line_len <= max {
+                current.push_str(line);
+                current_len = line_len;
+            } else if !current.is_empty() && current_len + 1 + line_len <= max {
+                current.push('\n');
+                current.push_str(line);
+                current_len += 1 + line_len;
+            } else {
+                push(&mut parts, &mut current, &mut current_len);
+                if line_len <= max {
+                    current.push_str(line);
+                    current_len = line_len;
                 } else {
-                    format!("{current}\n{line}")
-                };
-                if visible_len(&candidate) <= max {
-                    current = candidate;
-                } else {
-                    if !current.is_empty() {
-                        parts.push(std::mem::take(&mut current));
-                    }
                     current = truncate_html_line(line, max);
+                    current_len = visible_len(&current);
                 }
             }
         }
     }
-    if !current.is_empty() {
-        parts.push(current);
+    push(&mut parts, &mut current, &mut current_len);
+    balance_tags(parts)
+}
+
+/// Makes every part well-formed on its own: a tag still open where a part ends is closed there
+/// and opened again at the start of the next part; a closing tag whose opening was dropped (a
+/// cut line lost its markup) is removed.
+fn balance_tags(parts: Vec<String>) -> Vec<String> {
+    let mut carried: Vec<String> = Vec::new();
+    let mut out = Vec::with_capacity(parts.len());
+    for part in parts {
+        let text = format!("{}{part}", carried.concat());
+        let mut open: Vec<String> = Vec::new();
+        let mut fixed = String::with_capacity(text.len() + 16);
+        let mut rest = text.as_str();
+        while let Some(lt) = rest.find('<') {
+            fixed.push_str(&rest[..lt]);
+            let Some(gt) = rest[lt..].find('>') else {
+                rest = &rest[lt..];
+                break;
+            };
+            let tag = &rest[lt..lt + gt + 1];
+            rest = &rest[lt + gt + 1..];
+            if let Some(name) = tag.strip_prefix("</") {
+                let name = name.trim_end_matches('>');
+                if open.last().is_some_and(|o| tag_name(o) == name) {
+                    open.pop();
+                    fixed.push_str(tag);
+                }
+            } else {
+                open.push(tag.to_owned());
+                fixed.push_str(tag);
+            }
+        }
+        fixed.push_str(rest);
+        for tag in open.iter().rev() {
+            fixed.push_str(&format!("</{}>", tag_name(tag)));
+        }
+        carried = open;
+        out.push(fixed);
     }
-    parts
+    out
+}
+
+fn tag_name(tag: &str) -> &str {
+    let inner = tag.trim_start_matches('<').trim_end_matches('>');
+    inner.split_whitespace().next().unwrap_or(inner)
 }
 
 /// Last resort for one over-long line: drop its markup and cut its text.

@@ -1,0 +1,119 @@
+//! Property tests: whatever the documents and the query, replies are valid Telegram HTML
+//! within 4096 characters, and splitting keeps every part valid.
+
+mod support;
+
+use chrono::NaiveDate;
+use jianbao::digest::{self, Digest};
+use jianbao::render::{TELEGRAM_MAX_CHARS, results_page, split_message};
+use jianbao::search::excerpt::{Needle, excerpt};
+use jianbao::search::{Hit, SearchResults, query};
+use proptest::prelude::*;
+use support::check_telegram_html;
+
+/// Text with the characters that break replies: markup, entities, emoji, rare CJK, newlines.
+fn hostile_text(max: usize) -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("<".to_owned()),
+        Just(">".to_owned()),
+        Just("&".to_owned()),
+        Just("&amp;".to_owned()),
+        Just("\"".to_owned()),
+        Just("<b>".to_owned()),
+        Just("</a>".to_owned()),
+        Just("🙂".to_owned()),
+        Just("𠀀".to_owned()),
+        Just("\n".to_owned()),
+        Just("人工智能".to_owned()),
+        Just("臺灣".to_owned()),
+        Just("ＡＩ".to_owned()),
+        "[a-z ]{1,8}",
+        "\\PC{1,6}",
+    ];
+    prop::collection::vec(piece, 0..max).prop_map(|v| v.concat())
+}
+
+fn hit(title: String, source: String, url: String, body: String, query_text: &str) -> Hit {
+    let needles: Vec<Needle> = jianbao::text::words(&jianbao::text::fold(query_text))
+        .into_iter()
+        .map(|w| Needle {
+            text: w.to_owned(),
+            weight: 1.0,
+        })
+        .collect();
+    Hit {
+        key: "k".into(),
+        id: "id".into(),
+        title,
+        url,
+        source,
+        date: NaiveDate::from_ymd_opt(2024, 7, 10),
+        score: 1.0,
+        excerpt: excerpt(&body, &needles, 240),
+    }
+}
+
+fn hits(query_text: String) -> impl Strategy<Value = (String, Vec<Hit>)> {
+    let one = (
+        hostile_text(60),
+        hostile_text(10),
+        prop_oneof![
+            Just(String::new()),
+            Just("https://a.b/?x=1&y=<2>".to_owned()),
+            "\\PC{0,30}"
+        ],
+        hostile_text(400),
+    );
+    prop::collection::vec(one, 0..10).prop_map(move |v| {
+        let hs = v
+            .into_iter()
+            .map(|(t, s, u, b)| hit(t, s, u, b, &query_text))
+            .collect();
+        (query_text.clone(), hs)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn results_pages_are_valid_html_within_the_limit((q, hs) in hostile_text(40).prop_flat_map(hits)) {
+        let results = SearchResults { query: query::parse(&q), total: hs.len() * 7, offset: 0, hits: hs };
+        let html = results_page(&q, &results, 1, 7);
+        let len = check_telegram_html(&html).map_err(|e| TestCaseError::fail(format!("{e}: {html}")))?;
+        prop_assert!(len <= TELEGRAM_MAX_CHARS);
+    }
+
+    #[test]
+    fn split_parts_are_valid_and_fit(blocks in prop::collection::vec(hostile_text(300), 1..40), max in 200usize..4096) {
+        let html = blocks.iter().map(|b| format!("<b>{}</b>\n{}", jianbao::render::escape_html(b), jianbao::render::escape_html(b))).collect::<Vec<_>>().join("\n\n");
+        for part in split_message(&html, max) {
+            let len = check_telegram_html(&part).map_err(|e| TestCaseError::fail(format!("{e}: {part}")))?;
+            prop_assert!(len <= max, "{} > {}", len, max);
+        }
+    }
+
+    #[test]
+    fn digests_are_valid_html((q, hs) in hostile_text(10).prop_flat_map(hits), total_extra in 0usize..100) {
+        let total = hs.len() + total_extra;
+        let d = Digest { items: hs, total, cursor: Some(1) };
+        for part in digest::render(&d, "2024-07-10", &q) {
+            let len = check_telegram_html(&part).map_err(|e| TestCaseError::fail(format!("{e}: {part}")))?;
+            prop_assert!(len <= TELEGRAM_MAX_CHARS);
+        }
+    }
+
+    #[test]
+    fn queries_never_panic(q in "\\PC{0,300}") {
+        let parsed = query::parse(&q);
+        let (_, fields) = jianbao::index::schema::build();
+        let _ = jianbao::search::build_query(&fields, &parsed);
+    }
+
+    #[test]
+    fn excerpts_never_panic_and_stay_short(body in hostile_text(200), needle in "\\PC{0,6}", n in 1usize..300) {
+        let e = excerpt(&body, &[Needle { text: jianbao::text::fold(&needle), weight: 1.0 }], n);
+        prop_assert!(e.text.chars().count() <= n.max(10));
+        check_telegram_html(&e.html()).map_err(|err| TestCaseError::fail(format!("{err}: {}", e.html())))?;
+    }
+}
