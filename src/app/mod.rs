@@ -161,7 +161,7 @@ impl App {
             Command::Stats | Command::Reindex if !self.settings.is_admin(msg.user_id) => {
                 vec![Reply::text(ADMINS_ONLY)]
             }
-            Command::Stats => vec![self.stats_reply(now)],
+            Command::Stats => vec![self.stats_reply()],
             Command::Reindex => vec![self.reindex_reply()],
             c if c.changes_subscription() && !msg.sender_is_chat_admin => {
                 vec![Reply::text(GROUP_ADMINS_ONLY)]
@@ -354,7 +354,7 @@ impl App {
 
     // ---- admin ----
 
-    fn stats_reply(&self, now: DateTime<Utc>) -> Reply {
+    fn stats_reply(&self) -> Reply {
         let info = self.index.commit_info();
         let tz = self.settings.default_tz;
         let last_sync = DateTime::from_timestamp(info.synced_at, 0)
@@ -363,7 +363,6 @@ impl App {
             .unwrap_or_else(|| "—".to_owned());
         let subscribers = self.store.count_subscriptions().unwrap_or(0);
         let sources = crate::index::count_sources(&self.index.searcher());
-        let _ = now;
         Reply::text(format!(
             "📊 <b>统计</b>\n文章：{}\n来源：{}\n索引大小：{:.1} MB\n上次同步：{} ({})\n订阅：{}",
             self.index.num_docs(),

@@ -86,20 +86,7 @@ impl Outbox {
     }
 
     pub async fn send(&self, chat_id: i64, reply: &Reply) -> Delivery {
-        let result = self
-            .with_retries(chat_id, || {
-                let mut req = self
-                    .bot
-                    .send_message(ChatId(chat_id), reply.html.clone())
-                    .parse_mode(ParseMode::Html)
-                    .link_preview_options(no_preview());
-                if let Some(markup) = keyboard(reply) {
-                    req = req.reply_markup(markup);
-                }
-                async move { req.await.map(|m| m.id) }
-            })
-            .await;
-        match result {
+        match self.send_once(chat_id, reply, Some(ParseMode::Html)).await {
             Err(RequestError::Api(ApiError::CantParseEntities(e))) => {
                 // Our HTML should always parse; if it ever does not, the user still gets the text.
                 tracing::error!(
@@ -109,22 +96,34 @@ impl Outbox {
                     html: html_to_plain(&reply.html),
                     buttons: reply.buttons.clone(),
                 };
-                let result = self
-                    .with_retries(chat_id, || {
-                        let mut req = self
-                            .bot
-                            .send_message(ChatId(chat_id), plain.html.clone())
-                            .link_preview_options(no_preview());
-                        if let Some(markup) = keyboard(&plain) {
-                            req = req.reply_markup(markup);
-                        }
-                        async move { req.await.map(|m| m.id) }
-                    })
-                    .await;
+                let result = self.send_once(chat_id, &plain, None).await;
                 self.classify(chat_id, result)
             }
             other => self.classify(chat_id, other),
         }
+    }
+
+    /// One message, with flood-limit and server-error retries.
+    async fn send_once(
+        &self,
+        chat_id: i64,
+        reply: &Reply,
+        mode: Option<ParseMode>,
+    ) -> Result<MessageId, RequestError> {
+        self.with_retries(chat_id, || {
+            let mut req = self
+                .bot
+                .send_message(ChatId(chat_id), reply.html.clone())
+                .link_preview_options(no_preview());
+            if let Some(mode) = mode {
+                req = req.parse_mode(mode);
+            }
+            if let Some(markup) = keyboard(reply) {
+                req = req.reply_markup(markup);
+            }
+            async move { req.await.map(|m| m.id) }
+        })
+        .await
     }
 
     /// Replaces a message's text and buttons (page turns).
