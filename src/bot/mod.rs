@@ -2,6 +2,7 @@
 //! from `app`; this module only knows the Bot API.
 
 pub mod outbox;
+pub mod pacer;
 
 use std::sync::Arc;
 

@@ -9,13 +9,14 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use teloxide::prelude::*;
 use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode,
 };
 use teloxide::{ApiError, RequestError};
 
+use super::pacer::{Pacer, Priority};
 use crate::app::Reply;
 use crate::config::redact;
 use crate::render::html_to_plain;
@@ -26,13 +27,6 @@ const MAX_RETRY_AFTER: u32 = 5;
 // teloxide itself waits 10 s before reporting a 5xx, so one more try is plenty.
 const MAX_SERVER_RETRIES: u32 = 1;
 
-/// The overall limit as an even pace with no burst: a burst of N on top of N per second would
-/// put up to 2N messages into one second, which Telegram answers with 429.
-fn global_quota(per_sec: u32) -> Quota {
-    let pace = Duration::from_secs(1) / per_sec.saturating_sub(1).max(1);
-    Quota::with_period(pace).unwrap_or(Quota::per_second(nz(per_sec)))
-}
-
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
@@ -40,7 +34,7 @@ fn nz(n: u32) -> NonZeroU32 {
 pub struct Outbox {
     bot: Bot,
     token: String,
-    global: DefaultDirectRateLimiter,
+    global: Pacer,
     private_chats: DefaultKeyedRateLimiter<i64>,
     groups: DefaultKeyedRateLimiter<i64>,
 }
@@ -59,7 +53,9 @@ impl Outbox {
         Outbox {
             bot,
             token,
-            global: RateLimiter::direct(global_quota(global_per_sec)),
+            // Rate r with burst 2 puts at most r + 2 sends into any second: stay at or under the
+            // limit while letting two replies that arrive together both go at once.
+            global: Pacer::new(global_per_sec.saturating_sub(2).max(1), 2),
             private_chats: RateLimiter::keyed(private),
             groups: RateLimiter::keyed(group),
         }
@@ -70,13 +66,13 @@ impl Outbox {
     }
 
     /// Waits until this chat, and the bot as a whole, may send one more message.
-    async fn wait_turn(&self, chat_id: i64) {
+    async fn wait_turn(&self, chat_id: i64, priority: Priority) {
         if chat_id < 0 {
             self.groups.until_key_ready(&chat_id).await;
         } else {
             self.private_chats.until_key_ready(&chat_id).await;
         }
-        self.global.until_ready().await;
+        self.global.acquire(priority).await;
     }
 
     /// Forgets the buckets of chats that have been quiet (keeps memory flat).
@@ -85,8 +81,16 @@ impl Outbox {
         self.groups.retain_recent();
     }
 
+    /// A reply to a user: goes before digest traffic.
     pub async fn send(&self, chat_id: i64, reply: &Reply) -> Delivery {
-        match self.send_once(chat_id, reply, Some(ParseMode::Html)).await {
+        self.send_with(chat_id, reply, Priority::Interactive).await
+    }
+
+    pub async fn send_with(&self, chat_id: i64, reply: &Reply, priority: Priority) -> Delivery {
+        match self
+            .send_once(chat_id, reply, Some(ParseMode::Html), priority)
+            .await
+        {
             Err(RequestError::Api(ApiError::CantParseEntities(e))) => {
                 // Our HTML should always parse; if it ever does not, the user still gets the text.
                 tracing::error!(
@@ -96,7 +100,7 @@ impl Outbox {
                     html: html_to_plain(&reply.html),
                     buttons: reply.buttons.clone(),
                 };
-                let result = self.send_once(chat_id, &plain, None).await;
+                let result = self.send_once(chat_id, &plain, None, priority).await;
                 self.classify(chat_id, result)
             }
             other => self.classify(chat_id, other),
@@ -109,8 +113,9 @@ impl Outbox {
         chat_id: i64,
         reply: &Reply,
         mode: Option<ParseMode>,
+        priority: Priority,
     ) -> Result<MessageId, RequestError> {
-        self.with_retries(chat_id, || {
+        self.with_retries(chat_id, priority, || {
             let mut req = self
                 .bot
                 .send_message(ChatId(chat_id), reply.html.clone())
@@ -129,7 +134,7 @@ impl Outbox {
     /// Replaces a message's text and buttons (page turns).
     pub async fn edit(&self, chat_id: i64, message_id: MessageId, reply: &Reply) -> Delivery {
         let result = self
-            .with_retries(chat_id, || {
+            .with_retries(chat_id, Priority::Interactive, || {
                 let mut req = self
                     .bot
                     .edit_message_text(ChatId(chat_id), message_id, reply.html.clone())
@@ -148,7 +153,12 @@ impl Outbox {
         }
     }
 
-    async fn with_retries<T, F, Fut>(&self, chat_id: i64, mut make: F) -> Result<T, RequestError>
+    async fn with_retries<T, F, Fut>(
+        &self,
+        chat_id: i64,
+        priority: Priority,
+        mut make: F,
+    ) -> Result<T, RequestError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, RequestError>>,
@@ -156,7 +166,7 @@ impl Outbox {
         let mut flood_waits = 0;
         let mut server_errors = 0;
         loop {
-            self.wait_turn(chat_id).await;
+            self.wait_turn(chat_id, priority).await;
             match make().await {
                 Err(RequestError::RetryAfter(wait)) if flood_waits < MAX_RETRY_AFTER => {
                     flood_waits += 1;
@@ -272,14 +282,11 @@ impl crate::scheduler::DigestSender for Outbox {
         html: String,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Delivery> + Send + '_>> {
         Box::pin(async move {
-            self.send(
-                chat_id,
-                &Reply {
-                    html,
-                    buttons: Vec::new(),
-                },
-            )
-            .await
+            let reply = Reply {
+                html,
+                buttons: Vec::new(),
+            };
+            self.send_with(chat_id, &reply, Priority::Bulk).await
         })
     }
 }
