@@ -213,8 +213,8 @@ fn main() {
         zero / 3
     );
     println!(
-        "peak RSS: {:.0} MB after the builds, {:.0} MB at the end",
-        rss_after_build,
+        "peak RSS: {:.0} MB after the first build, {:.0} MB at the end (3 builds + queries in one process)",
+        rss_first_build,
         peak_rss_mb()
     );
     println!("index size: {:.1} MB", index.size_on_disk() as f64 / 1e6);
