@@ -190,9 +190,19 @@ pub fn token() -> Result<String, ConfigError> {
 /// Optional Bot API server URL (a local server, or a fake one in tests).
 pub fn api_url() -> Result<Option<url::Url>, ConfigError> {
     match env::var("TELOXIDE_API_URL") {
-        Ok(v) if !v.trim().is_empty() => url::Url::parse(v.trim())
-            .map(Some)
-            .map_err(|e| bad("TELOXIDE_API_URL", format!("not a URL: {e}"))),
+        Ok(v) if !v.trim().is_empty() => match url::Url::parse(v.trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(Some(url)),
+            // "localhost:8081" parses with the scheme "localhost", and teloxide panics on such
+            // a URL at the first request: refuse it here with a message instead.
+            Ok(url) => Err(bad(
+                "TELOXIDE_API_URL",
+                format!(
+                    "not an http(s) URL (scheme {:?}); write it like http://127.0.0.1:8081/",
+                    url.scheme()
+                ),
+            )),
+            Err(e) => Err(bad("TELOXIDE_API_URL", format!("not a URL: {e}"))),
+        },
         _ => Ok(None),
     }
 }

@@ -21,11 +21,14 @@ pub async fn run(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+    let on_event = move |event: notify::Result<notify::Event>| {
         if event.is_ok_and(|e| !e.kind.is_access()) {
             let _ = tx.send(());
         }
-    });
+    };
+    // Never follow symlinks: a link to `/` in the seeds folder must not make us watch the disk.
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let watcher = notify::RecommendedWatcher::new(on_event, config);
     let _watcher = match watcher {
         Ok(mut w) => match w.watch(&seeds_dir, RecursiveMode::Recursive) {
             Ok(()) => Some(w),

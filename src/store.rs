@@ -170,12 +170,18 @@ impl Store {
         })
     }
 
-    /// The saved search with this id and nonce, if it still exists.
-    pub fn load_search(&self, id: i64, nonce: u32) -> Result<Option<SavedSearch>, StoreError> {
+    /// The saved search with this id and nonce, made in this chat, if it still exists. (A
+    /// button's data pressed in another chat is not honoured.)
+    pub fn load_search(
+        &self,
+        chat_id: i64,
+        id: i64,
+        nonce: u32,
+    ) -> Result<Option<SavedSearch>, StoreError> {
         self.conn()
             .query_row(
-                "SELECT id, nonce, query, sort FROM searches WHERE id = ?1 AND nonce = ?2",
-                params![id, nonce],
+                "SELECT id, nonce, query, sort FROM searches WHERE id = ?1 AND nonce = ?2 AND chat_id = ?3",
+                params![id, nonce, chat_id],
                 |r| {
                     Ok(SavedSearch {
                         id: r.get(0)?,
@@ -423,9 +429,19 @@ mod tests {
                 .upsert_subscription(42, "08:00", "Asia/Shanghai", "", 1)
                 .unwrap();
             let s = store.save_search(42, "人工智能", "relevance", 1).unwrap();
-            assert_eq!(store.load_search(s.id, s.nonce).unwrap(), Some(s.clone()));
             assert_eq!(
-                store.load_search(s.id, s.nonce.wrapping_add(1)).unwrap(),
+                store.load_search(42, s.id, s.nonce).unwrap(),
+                Some(s.clone())
+            );
+            assert_eq!(
+                store.load_search(43, s.id, s.nonce).unwrap(),
+                None,
+                "another chat"
+            );
+            assert_eq!(
+                store
+                    .load_search(42, s.id, s.nonce.wrapping_add(1))
+                    .unwrap(),
                 None
             );
         }

@@ -177,5 +177,7 @@ async fn a_killed_fan_out_resumes_and_every_chat_gets_its_digest() {
     }
     // The crash window: only chats whose send was accepted but not yet recorded repeat.
     assert!(twice <= 64, "{twice} chats got the digest twice");
-    assert_eq!(fake.rate_violations(), 0, "no 429 from the fan-out");
+    // No 429 assertion here: the killed process's last second and the new one's first second
+    // can together exceed 30 sends (each process paces only itself). A 429 there is waited out
+    // and retried by the outbox; the exactly-once properties above are what must hold.
 }

@@ -231,7 +231,7 @@ impl App {
         let Some((id, nonce, page)) = parse_page_data(data) else {
             return CallbackOutcome::Notice(STALE_BUTTON.to_owned());
         };
-        let saved = match self.store.load_search(id, nonce) {
+        let saved = match self.store.load_search(chat_id, id, nonce) {
             Ok(Some(s)) => s,
             Ok(None) => return CallbackOutcome::Notice(STALE_BUTTON.to_owned()),
             Err(e) => {

@@ -58,7 +58,11 @@ async fn on_message(app: Arc<App>, outbox: Arc<Outbox>, msg: Message) -> Handler
         if kind == ChatKind::Group {
             return Ok(());
         }
-        text = text.trim_start_matches('/').to_owned();
+        // Whitespace goes too: the command parser skips leading whitespace, so " /reindex"
+        // or "/ /stats" would otherwise still parse as a command.
+        text = text
+            .trim_start_matches(|c: char| c == '/' || c.is_whitespace())
+            .to_owned();
     }
     let sender_is_chat_admin = match kind {
         ChatKind::Private => true,

@@ -8,6 +8,7 @@ pub mod frontmatter;
 pub mod identity;
 
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -27,6 +28,11 @@ pub struct SeedFile {
     /// whether the file changed.
     pub mtime: u64,
     pub size: u64,
+    /// Device and inode of the file the scan vetted (for a symlink: its target, inside the
+    /// folder), Unix only. When [`load`] opens another file at this path (replaced since the
+    /// scan), it checks again that it is inside the folder: a symlink out of the folder
+    /// swapped in after the scan is not read.
+    pub identity: Option<(u64, u64)>,
 }
 
 /// One article, ready for indexing.
@@ -135,10 +141,36 @@ pub fn scan(root: &Path) -> std::io::Result<Vec<SeedFile>> {
             path: path.to_path_buf(),
             mtime,
             size: metadata.len(),
+            identity: file_identity(&metadata),
         });
     }
     files.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(files)
+}
+
+#[cfg(unix)]
+fn file_identity(metadata: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(_metadata: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// Whether the file opened at `file.path` (`opened`: its metadata) is a file inside the seeds
+/// folder: the path, resolved now, is under the folder (`file.path` is the canonical folder
+/// joined with the key) and names that same file.
+fn opened_inside(file: &SeedFile, opened: &std::fs::Metadata) -> bool {
+    let Some(root) = file.path.ancestors().nth(file.key.split('/').count()) else {
+        return false;
+    };
+    match file.path.canonicalize() {
+        Ok(target) if target.starts_with(root) => std::fs::metadata(&target)
+            .is_ok_and(|m| m.is_file() && file_identity(&m) == file_identity(opened)),
+        _ => false,
+    }
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
@@ -156,9 +188,26 @@ pub fn load(file: &SeedFile) -> Result<Article, Skip> {
     if file.size > MAX_FILE_BYTES {
         return Err(Skip::TooLarge(file.size));
     }
-    let bytes = std::fs::read(&file.path).map_err(|e| Skip::Unreadable(e.kind().to_string()))?;
+    let unreadable = |e: std::io::Error| Skip::Unreadable(e.kind().to_string());
+    let mut opened = std::fs::File::open(&file.path).map_err(unreadable)?;
+    let metadata = opened.metadata().map_err(unreadable)?;
+    // Opening follows the path again: if the file was replaced since the scan, read it only
+    // if what was opened is still inside the folder (a new version saved by a rename is; a
+    // symlink out of the folder swapped in after the scan is not).
+    if file_identity(&metadata) != file.identity && !opened_inside(file, &metadata) {
+        return Err(Skip::Unreadable(
+            "replaced since the scan by something that is not a file in the seeds folder"
+                .to_owned(),
+        ));
+    }
+    let mut bytes = Vec::new();
+    // At most one byte over the limit: a file that grew since the scan is not read whole.
+    (&mut opened)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Skip::TooLarge(bytes.len() as u64));
+        return Err(Skip::TooLarge(metadata.len().max(bytes.len() as u64)));
     }
     let stem = Path::new(&file.key)
         .file_stem()
