@@ -60,6 +60,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     let token = matches!(cli.command, Command::Serve)
@@ -72,6 +73,17 @@ fn main() -> ExitCode {
             eprintln!("error: {}", config::redact(&format!("{e:#}"), token.trim()));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// glibc gives each new thread its own malloc arena (up to 8 per core) and keeps what they
+/// freed. Searches run on short-lived blocking-pool threads, so a long-running bot grew by
+/// ~10 MB steps in a soak test; with two arenas RSS stayed flat (BENCHMARKS.md, soak).
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 
