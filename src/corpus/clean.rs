@@ -141,7 +141,14 @@ fn clean_line(raw: &str) -> String {
     if line.contains("http") {
         line = BARE_URL.replace_all(&line, "").into_owned().into();
     }
-    let line = line.replace("**", "").replace("__", "");
+    let mut line = line.replace("**", "").replace("__", "");
+    // Fuzzing (seed_reader) found that removing tags, bare URLs or emphasis can join the pieces
+    // of an image or link that the first pass did not see (`![a]<i></i>(b)`, `![a]**(b)`,
+    // `![http://] ](u)`): those would be left in the body. One more pass removes them.
+    if line.contains("](") {
+        line = IMAGE.replace_all(&line, "").into_owned();
+        line = LINK.replace_all(&line, "$1").into_owned();
+    }
     let line = line
         .trim()
         .trim_start_matches('#')

@@ -9,10 +9,11 @@ use std::ops::Bound;
 use chrono::NaiveDate;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, EnableScoring, Explanation, Occur, PhraseQuery, Query,
+    RangeQuery, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TantivyDocument, Term};
 
 pub use excerpt::{EXCERPT_CHARS, Excerpt, Needle};
 pub use query::UserQuery;
@@ -270,7 +271,7 @@ pub fn build_query(f: &Fields, q: &UserQuery) -> Box<dyn Query> {
     }
     for excluded in &q.excluded {
         if let Some(pq) = phrase_in_title_or_body(f, excluded) {
-            clauses.push((Occur::MustNot, pq));
+            clauses.push((Occur::MustNot, Box::new(ForwardOnly(pq))));
         }
     }
     if let Some(source) = &q.source {
@@ -357,6 +358,71 @@ fn phrase_in_title_or_body(f: &Fields, phrase: &str) -> Option<Box<dyn Query>> {
             .collect();
         Box::new(PhraseQuery::new_with_offset(terms))
     }))
+}
+
+/// Workaround for a tantivy 0.27.0 bug found by fuzzing (`fuzz/`, target `query_parser`;
+/// regression test in tests/fuzz_regressions.rs). As a `MustNot` clause, a phrase scorer is asked
+/// `seek_danger(target)` for a target *before* its current document (when the phrase's first
+/// match in a segment comes after the first document the rest of the query matches), and
+/// `PhraseScorer::seek_danger` has a `debug_assert!` against that: every debug build
+/// (`cargo run -- chat`, `cargo test`) panicked on a query like `人工智能 -"全球治理"`. Release
+/// builds answered correctly. This wrapper hides the phrase scorer's own `seek_danger`, so
+/// tantivy uses `DocSet`'s default one, which never seeks backwards.
+#[derive(Debug)]
+struct ForwardOnly(Box<dyn Query>);
+
+impl Clone for ForwardOnly {
+    fn clone(&self) -> Self {
+        ForwardOnly(self.0.box_clone())
+    }
+}
+
+impl Query for ForwardOnly {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(ForwardOnlyWeight(self.0.weight(scoring)?)))
+    }
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        self.0.query_terms(visitor);
+    }
+}
+
+struct ForwardOnlyWeight(Box<dyn Weight>);
+
+impl Weight for ForwardOnlyWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(ForwardOnlyScorer(self.0.scorer(reader, boost)?)))
+    }
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
+}
+
+struct ForwardOnlyScorer(Box<dyn Scorer>);
+
+impl DocSet for ForwardOnlyScorer {
+    fn advance(&mut self) -> DocId {
+        self.0.advance()
+    }
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.0.seek(target)
+    }
+    // `seek_danger` deliberately not forwarded: the default calls `seek` only when
+    // `doc() < target`.
+    fn doc(&self) -> DocId {
+        self.0.doc()
+    }
+    fn size_hint(&self) -> u32 {
+        self.0.size_hint()
+    }
+    fn cost(&self) -> u64 {
+        self.0.cost()
+    }
+}
+
+impl Scorer for ForwardOnlyScorer {
+    fn score(&mut self) -> Score {
+        self.0.score()
+    }
 }
 
 /// Words to highlight in excerpts, weighted by rarity (IDF in the body field). Phrases are
