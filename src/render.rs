@@ -23,29 +23,8 @@ pub fn escape_html(text: &str) -> String {
 /// Length of an HTML message as Telegram counts it: text after entity parsing, in UTF-16 code
 /// units (tags do not count; `&lt;` counts as one).
 pub fn visible_len(html: &str) -> usize {
-    let mut len = 0;
-    let mut chars = html.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '<' => {
-                for c in chars.by_ref() {
-                    if c == '>' {
-                        break;
-                    }
-                }
-            }
-            '&' => {
-                for c in chars.by_ref() {
-                    if c == ';' {
-                        break;
-                    }
-                }
-                len += 1;
-            }
-            _ => len += c.len_utf16(),
-        }
-    }
-    len
+    // Every entity decodes to one BMP character, so the plain text's UTF-16 length is it.
+    html_to_plain(html).encode_utf16().count()
 }
 
 /// Only http(s) links are put in `href`; anything else would be rejected or unsafe.
