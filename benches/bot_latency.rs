@@ -697,19 +697,7 @@ fn main() -> ExitCode {
     let app = Arc::new(App::new(index, store, Settings::default(), corpus.clone()));
 
     // The fake Bot API on a thread of its own.
-    let (fake_tx, fake_rx) = std::sync::mpsc::channel();
-    let (stop_fake, fake_stopped) = tokio::sync::oneshot::channel::<()>();
-    let fake_thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("fake runtime");
-        rt.block_on(async move {
-            let _ = fake_tx.send(FakeApi::start().await);
-            let _ = fake_stopped.await;
-        });
-    });
-    let fake = fake_rx.recv().expect("fake Bot API started");
+    let (fake, fake_thread) = FakeApi::start_on_own_thread();
 
     // The bot on the runtime `serve` uses.
     let bot_rt = tokio::runtime::Runtime::new().expect("bot runtime");
@@ -856,8 +844,7 @@ fn main() -> ExitCode {
         paced.len() + fast.len()
     );
 
-    let _ = stop_fake.send(());
-    let _ = fake_thread.join();
+    fake_thread.stop();
     if d.failures.is_empty() {
         println!("check: every message got exactly one reply, to its own chat: OK");
         ExitCode::SUCCESS

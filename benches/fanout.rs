@@ -150,19 +150,7 @@ fn main() -> ExitCode {
     }
 
     // The fake Bot API on a thread of its own (Telegram is another machine).
-    let (fake_tx, fake_rx) = std::sync::mpsc::channel();
-    let (stop_fake, fake_stopped) = tokio::sync::oneshot::channel::<()>();
-    let fake_thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("fake runtime");
-        rt.block_on(async move {
-            let _ = fake_tx.send(FakeApi::start().await);
-            let _ = fake_stopped.await;
-        });
-    });
-    let fake = fake_rx.recv().expect("fake Bot API started");
+    let (fake, fake_thread) = FakeApi::start_on_own_thread();
     fake.enforce_global_rate(GLOBAL_LIMIT);
 
     // The scheduler on the runtime `serve` uses, sending through the production outbox.
@@ -280,8 +268,7 @@ fn main() -> ExitCode {
         again.delivered
     );
 
-    let _ = stop_fake.send(());
-    let _ = fake_thread.join();
+    fake_thread.stop();
     if failures.is_empty() {
         println!(
             "check: every chat got exactly one digest, no error answers, nothing sent twice: OK"

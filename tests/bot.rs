@@ -3,25 +3,13 @@
 mod support;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use jianbao::app::App;
-use jianbao::bot::{Outbox, Running};
 use jianbao::config::Settings;
-use jianbao::index::SearchIndex;
-use jianbao::store::Store;
-use serde_json::Value;
-use support::{FakeApi, Fault, callback_query, check_telegram_html, inline_query, text_message};
-
-const WAIT: Duration = Duration::from_secs(10);
-
-struct Harness {
-    fake: FakeApi,
-    running: Option<Running>,
-    seeds: tempfile::TempDir,
-    data: tempfile::TempDir,
-}
+use support::{
+    BotHarness, FakeApi, Fault, WAIT, buttons, callback_query, check_telegram_html, inline_query,
+    text_message, valid_html,
+};
 
 fn write_corpus(dir: &Path) {
     for i in 0..12 {
@@ -44,109 +32,9 @@ fn write_corpus(dir: &Path) {
     .unwrap();
 }
 
-impl Harness {
-    async fn new(settings: Settings) -> Harness {
-        let seeds = tempfile::tempdir().unwrap();
-        let data = tempfile::tempdir().unwrap();
-        write_corpus(seeds.path());
-        let fake = FakeApi::start().await;
-        let mut h = Harness {
-            fake,
-            running: None,
-            seeds,
-            data,
-        };
-        h.start(settings).await;
-        h
-    }
-
-    async fn start(&mut self, settings: Settings) {
-        let index = Arc::new(SearchIndex::open(self.data.path()).unwrap());
-        index.sync(self.seeds.path(), None).unwrap();
-        let store = Arc::new(Store::open(self.data.path()).unwrap());
-        let app = Arc::new(App::new(
-            index,
-            store,
-            settings,
-            self.seeds.path().to_path_buf(),
-        ));
-        let outbox = Arc::new(Outbox::new(self.fake.bot(), FakeApi::TOKEN.to_owned()));
-        self.running = Some(
-            jianbao::bot::start(app, outbox, FakeApi::TOKEN)
-                .await
-                .unwrap(),
-        );
-    }
-
-    async fn restart(&mut self, settings: Settings) {
-        if let Some(r) = self.running.take() {
-            r.stop().await;
-        }
-        self.start(settings).await;
-    }
-
-    async fn stop(mut self) {
-        if let Some(r) = self.running.take() {
-            r.stop().await;
-        }
-    }
-
-    /// Sends a text update and returns the next sendMessage call's params.
-    async fn say(&self, chat_id: i64, chat_type: &str, user_id: i64, text: &str) -> Value {
-        let before = self.fake.requests_for("sendmessage").len();
-        self.fake
-            .push_update(text_message(chat_id, chat_type, user_id, text));
-        let sent = self.fake.wait_for("sendmessage", before + 1, WAIT).await;
-        sent[before].params.clone()
-    }
-
-    /// Sends a text update and checks that no message is sent in reply.
-    async fn say_nothing_back(&self, chat_id: i64, chat_type: &str, text: &str) {
-        let before = self.fake.requests_for("sendmessage").len();
-        let updates_before = self.fake.requests_for("getupdates").len();
-        self.fake
-            .push_update(text_message(chat_id, chat_type, 7, text));
-        // Two more polls: the update was fetched and handled.
-        self.fake
-            .wait_for("getupdates", updates_before + 2, WAIT)
-            .await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(
-            self.fake.requests_for("sendmessage").len(),
-            before,
-            "unexpected reply to {text:?}"
-        );
-    }
-}
-
-fn valid_html(params: &Value) -> String {
-    let text = params["text"].as_str().unwrap().to_owned();
-    assert_eq!(params["parse_mode"], "HTML");
-    let len = check_telegram_html(&text).unwrap_or_else(|e| panic!("invalid HTML ({e}):\n{text}"));
-    assert!(len <= 4096, "{len} characters");
-    text
-}
-
-fn buttons(params: &Value) -> Vec<(String, String)> {
-    params["reply_markup"]["inline_keyboard"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .flat_map(|r| r.as_array().unwrap().iter())
-                .map(|b| {
-                    (
-                        b["text"].as_str().unwrap().to_owned(),
-                        b["callback_data"].as_str().unwrap().to_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_reply_is_valid_html_with_pages_that_survive_a_restart() {
-    let mut h = Harness::new(Settings::default()).await;
+    let mut h = BotHarness::new(Settings::default(), write_corpus).await;
     let reply = h.say(10, "private", 10, "人工智能").await;
     let text = valid_html(&reply);
     assert!(text.contains("第 1/3 页"), "{text}");
@@ -212,7 +100,7 @@ async fn search_reply_is_valid_html_with_pages_that_survive_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_queries_get_valid_replies() {
-    let h = Harness::new(Settings::default()).await;
+    let h = BotHarness::new(Settings::default(), write_corpus).await;
     let long = "人工智能".repeat(750);
     let cases = [
         "/search",
@@ -242,7 +130,7 @@ async fn hostile_queries_get_valid_replies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_answer_commands_only_and_ignore_other_bots() {
-    let h = Harness::new(Settings::default()).await;
+    let h = BotHarness::new(Settings::default(), write_corpus).await;
     let reply = h
         .say(-200, "supergroup", 7, "/search@jianbao_test_bot 农业")
         .await;
@@ -265,7 +153,7 @@ async fn groups_answer_commands_only_and_ignore_other_bots() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inline_mode_answers_with_articles() {
-    let h = Harness::new(Settings::default()).await;
+    let h = BotHarness::new(Settings::default(), write_corpus).await;
     h.fake.push_update(inline_query(10, "人工智能"));
     let answers = h.fake.wait_for("answerinlinequery", 1, WAIT).await;
     let results = answers[0].params["results"].as_array().unwrap();
@@ -283,7 +171,7 @@ async fn inline_mode_answers_with_articles() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flood_wait_is_honoured_and_the_reply_delivered_once() {
-    let h = Harness::new(Settings::default()).await;
+    let h = BotHarness::new(Settings::default(), write_corpus).await;
     h.fake.fail_next("sendmessage", Fault::RetryAfter(1));
     h.fake.push_update(text_message(20, "private", 20, "农业"));
     let calls = h.fake.wait_for("sendmessage", 2, WAIT).await;
@@ -300,7 +188,7 @@ async fn flood_wait_is_honoured_and_the_reply_delivered_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocked_and_failing_chats_do_not_stop_the_others() {
-    let h = Harness::new(Settings::default()).await;
+    let h = BotHarness::new(Settings::default(), write_corpus).await;
     h.fake.fail_chat(30, Some(Fault::Blocked));
     h.fake.push_update(text_message(30, "private", 30, "农业"));
     h.fake.wait_for("sendmessage", 1, WAIT).await;
@@ -329,7 +217,7 @@ async fn allowlist_and_admin_gate() {
         admin_ids: [41].into_iter().collect(),
         ..Settings::default()
     };
-    let h = Harness::new(settings).await;
+    let h = BotHarness::new(settings, write_corpus).await;
     let refused = h.say(50, "private", 50, "农业").await;
     assert!(valid_html(&refused).contains("授权"));
     let ok = h.say(40, "private", 40, "农业").await;
@@ -349,7 +237,7 @@ async fn allowlist_and_admin_gate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_never_appears_in_replies() {
-    let h = Harness::new(Settings::default()).await;
+    let h = BotHarness::new(Settings::default(), write_corpus).await;
     for r in h.fake.requests() {
         assert!(!r.params.to_string().contains(FakeApi::TOKEN));
     }

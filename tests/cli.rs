@@ -1,43 +1,16 @@
 //! The CLI on temporary folders: build, change, delete, re-sync, batch mode, bad files.
 
 use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn jianbao(seeds: &Path, data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_jianbao"))
-        .args([
-            "--seeds-dir",
-            seeds.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env_remove("TELOXIDE_TOKEN")
-        .output()
-        .expect("run jianbao")
-}
+mod support;
+
+use support::cli::{command, run as jianbao, search_ids, stdout};
 
 fn article(title: &str, url: &str, body: &str) -> String {
     format!(
         "---\ntitle: {title}\nurl: {url}\nsource: 测试来源\ndate: 2024-07-10\nfetch_date: 2024-07-11T06:00:00\n---\n\n# {title}\n\n{body}\n"
     )
-}
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn search_ids(seeds: &Path, data: &Path, query: &str) -> Vec<String> {
-    let out = jianbao(seeds, data, &["search", "--json", query]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    v["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[test]
@@ -179,16 +152,9 @@ fn batch_mode_answers_each_line_at_once() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jianbao"))
-        .args([
-            "--seeds-dir",
-            s.to_str().unwrap(),
-            "--data-dir",
-            data.path().to_str().unwrap(),
-            "search",
-        ])
+    let mut child = command(s, data.path(), &["search"])
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();

@@ -5,24 +5,14 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
-use support::FakeApi;
+use support::{FakeApi, cli};
 
+/// `jianbao ARGS` on the folders with extra environment, running.
 fn spawn(seeds: &Path, data: &Path, args: &[&str], envs: &[(&str, String)]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jianbao"));
-    cmd.args([
-        "--seeds-dir",
-        seeds.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ])
-    .args(args)
-    .env_remove("RUST_LOG")
-    .env("NO_PROXY", "127.0.0.1,localhost")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let mut cmd = cli::command(seeds, data, args);
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -41,19 +31,6 @@ fn write_articles(dir: &Path, n: usize, marker: &str) {
         );
         std::fs::write(dir.join(format!("{i:05}.txt")), text).unwrap();
     }
-}
-
-fn total_for(seeds: &Path, data: &Path, query: &str) -> u64 {
-    let out = spawn(seeds, data, &["search", "--json", query], &[])
-        .wait_with_output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["total"].as_u64().unwrap()
 }
 
 fn kill_after(mut child: Child, delay: Duration) {
@@ -75,7 +52,7 @@ fn killed_builds_and_syncs_leave_an_index_that_matches_the_folder() {
         );
     }
     assert_eq!(
-        total_for(seeds.path(), data.path(), "\"旧版本\""),
+        cli::search_total(seeds.path(), data.path(), "\"旧版本\""),
         n as u64,
         "every file once after the crashes"
     );
@@ -100,13 +77,16 @@ fn killed_builds_and_syncs_leave_an_index_that_matches_the_folder() {
     }
     let deleted = (1..n).step_by(10).count() as u64;
     let changed = (0..n).step_by(2).count() as u64;
-    assert_eq!(total_for(seeds.path(), data.path(), "\"新版本\""), changed);
     assert_eq!(
-        total_for(seeds.path(), data.path(), "\"旧版本\""),
+        cli::search_total(seeds.path(), data.path(), "\"新版本\""),
+        changed
+    );
+    assert_eq!(
+        cli::search_total(seeds.path(), data.path(), "\"旧版本\""),
         n as u64 - changed - deleted
     );
     assert_eq!(
-        total_for(seeds.path(), data.path(), "经济"),
+        cli::search_total(seeds.path(), data.path(), "经济"),
         n as u64 - deleted,
         "no lost and no doubled documents"
     );

@@ -40,6 +40,17 @@ fn seed_reader_image_joined_by_later_cleaning() {
     }
 }
 
+/// seed_reader: an end marker split by a tag (`预览时<span>标签不可点`) was looked for before
+/// the tag was removed, so the joined marker and the WeChat UI after it stayed in the body.
+#[test]
+fn seed_reader_end_marker_joined_by_tag_removal() {
+    let crash = b"\n-r\xe9\xa2\x84\xe8\xa7\x88\xe6\x97\xb6<span>\xe6\xa0\x87\xe7\xad\xbe\xe4\xb8\x8d\xe5\x8f\xaf\xe7\x82\xb9u--ltp:/";
+    assert_clean_article(crash);
+    let page = "---\ntitle: 标题\n---\n正文第一段。\n结尾一句预览时<span>标签不可点</span>\n微信扫一扫\n关注该公众号\n留言区\n";
+    let article = jianbao::corpus::parse("id", page.as_bytes()).expect("parses");
+    assert_eq!(article.body, "正文第一段。\n结尾一句");
+}
+
 /// A one-segment index with the documents in this order (one indexing thread), like the
 /// index `SearchIndex` writes but in memory, so a test controls the layout exactly.
 fn index_of(docs: &[(&str, &str)]) -> (Index, jianbao::index::Fields) {

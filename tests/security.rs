@@ -8,20 +8,18 @@ mod support;
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use jianbao::app::App;
-use jianbao::bot::{Outbox, Running};
 use jianbao::config::Settings;
-use jianbao::index::SearchIndex;
-use jianbao::store::Store;
 use serde_json::{Value, json};
-use support::{FakeApi, Fault, callback_query, check_telegram_html, inline_query, text_message};
+use support::{
+    BotHarness, FakeApi, Fault, WAIT, callback_query, check_telegram_html, cli, inline_query,
+    text_message, valid_html,
+};
 
-const WAIT: Duration = Duration::from_secs(10);
 /// In ADMIN_IDS.
 const ADMIN: i64 = 41;
 /// Not in ADMIN_IDS.
@@ -39,13 +37,6 @@ const STATS: &str = "统计";
 // ---------------------------------------------------------------------------
 // In-process bot against the fake Bot API
 // ---------------------------------------------------------------------------
-
-struct Harness {
-    fake: FakeApi,
-    running: Option<Running>,
-    seeds: tempfile::TempDir,
-    data: tempfile::TempDir,
-}
 
 /// Twelve AI articles (three pages of five), one with hostile markup everywhere, one farm one.
 fn write_corpus(dir: &Path) {
@@ -66,148 +57,6 @@ fn write_corpus(dir: &Path) {
         "---\ntitle: 农业银行\nsource: 财经\ndate: 2024-06-01\n---\n中国农业发展银行支持乡村振兴。\n",
     )
     .unwrap();
-}
-
-impl Harness {
-    async fn new(settings: Settings) -> Harness {
-        let seeds = tempfile::tempdir().unwrap();
-        let data = tempfile::tempdir().unwrap();
-        write_corpus(seeds.path());
-        let fake = FakeApi::start().await;
-        let mut h = Harness {
-            fake,
-            running: None,
-            seeds,
-            data,
-        };
-        h.start(settings).await;
-        h
-    }
-
-    async fn start(&mut self, settings: Settings) {
-        let index = Arc::new(SearchIndex::open(self.data.path()).unwrap());
-        index.sync(self.seeds.path(), None).unwrap();
-        let store = Arc::new(Store::open(self.data.path()).unwrap());
-        let app = Arc::new(App::new(
-            index,
-            store,
-            settings,
-            self.seeds.path().to_path_buf(),
-        ));
-        let outbox = Arc::new(Outbox::new(self.fake.bot(), FakeApi::TOKEN.to_owned()));
-        self.running = Some(
-            jianbao::bot::start(app, outbox, FakeApi::TOKEN)
-                .await
-                .unwrap(),
-        );
-    }
-
-    async fn restart(&mut self, settings: Settings) {
-        if let Some(r) = self.running.take() {
-            r.stop().await;
-        }
-        self.start(settings).await;
-    }
-
-    async fn stop(mut self) {
-        if let Some(r) = self.running.take() {
-            r.stop().await;
-        }
-    }
-
-    /// Pushes an update and returns the text of the next sendMessage.
-    async fn reply_to(&self, update: Value) -> String {
-        let before = self.fake.requests_for("sendmessage").len();
-        self.fake.push_update(update);
-        let sent = self.fake.wait_for("sendmessage", before + 1, WAIT).await;
-        valid_html(&sent[before].params)
-    }
-
-    /// Pushes `ignored`, then `sentinel` (an update in the same chat that is answered):
-    /// updates of one chat are handled in order, so once the sentinel's reply is out the
-    /// ignored updates were handled too. Asserts that the sentinel's was the only reply and
-    /// returns it.
-    async fn ignored_then(&self, ignored: Vec<Value>, sentinel: Value) -> String {
-        let before = self.fake.requests_for("sendmessage").len();
-        for update in ignored {
-            self.fake.push_update(update);
-        }
-        self.fake.push_update(sentinel);
-        let sent = self.fake.wait_for("sendmessage", before + 1, WAIT).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let all = self.fake.requests_for("sendmessage");
-        assert_eq!(
-            all.len(),
-            before + 1,
-            "only the sentinel is answered; replies: {:#?}",
-            all[before..]
-                .iter()
-                .map(|r| r.params["text"].clone())
-                .collect::<Vec<_>>()
-        );
-        valid_html(&sent[before].params)
-    }
-
-    /// Pushes updates of chats that get no sentinel (channels) and checks that no message,
-    /// edit or Bot API call other than polling follows.
-    async fn ignored(&self, updates: Vec<Value>) {
-        // Start-up calls (getMe, setMyCommands, deleteWebhook) are over once polling began.
-        self.fake.wait_for("getupdates", 1, WAIT).await;
-        let calls_before = self.non_polling_calls();
-        let polls_before = self.fake.requests_for("getupdates").len();
-        for update in updates {
-            self.fake.push_update(update);
-        }
-        // Two more polls: the updates were fetched and dispatched.
-        self.fake
-            .wait_for("getupdates", polls_before + 2, WAIT)
-            .await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(self.non_polling_calls(), calls_before);
-    }
-
-    fn non_polling_calls(&self) -> Vec<String> {
-        self.fake
-            .requests()
-            .into_iter()
-            .filter(|r| r.method != "getupdates")
-            .map(|r| format!("{} {}", r.method, r.params))
-            .collect()
-    }
-
-    /// Pushes callback queries and returns the answerCallbackQuery params of each, in order.
-    async fn press(&self, updates: Vec<Value>) -> Vec<Value> {
-        let ids: Vec<String> = updates
-            .iter()
-            .map(|u| u["callback_query"]["id"].as_str().unwrap().to_owned())
-            .collect();
-        let before = self.fake.requests_for("answercallbackquery").len();
-        for update in updates {
-            self.fake.push_update(update);
-        }
-        let answers = self
-            .fake
-            .wait_for("answercallbackquery", before + ids.len(), WAIT)
-            .await;
-        ids.iter()
-            .map(|id| {
-                answers
-                    .iter()
-                    .find(|a| a.params["callback_query_id"] == id.as_str())
-                    .unwrap_or_else(|| panic!("callback query {id} not answered"))
-                    .params
-                    .clone()
-            })
-            .collect()
-    }
-}
-
-fn valid_html(params: &Value) -> String {
-    let text = params["text"].as_str().unwrap().to_owned();
-    assert_eq!(params["parse_mode"], "HTML");
-    let len = check_telegram_html(&text).unwrap_or_else(|e| panic!("invalid HTML ({e}):\n{text}"));
-    assert!(len <= 4096, "{len} characters");
-    text
 }
 
 fn unix_now() -> i64 {
@@ -261,7 +110,7 @@ fn admin_settings() -> Settings {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edited_messages_are_not_handled() {
-    let h = Harness::new(admin_settings()).await;
+    let h = BotHarness::new(admin_settings(), write_corpus).await;
     for (chat, chat_type) in [(ADMIN, "private"), (-300, "supergroup")] {
         let mut ignored = Vec::new();
         for user in [USER, ADMIN] {
@@ -286,7 +135,7 @@ async fn edited_messages_are_not_handled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_commands_are_never_run() {
-    let h = Harness::new(admin_settings()).await;
+    let h = BotHarness::new(admin_settings(), write_corpus).await;
     // Private chat: a forwarded command is searched as text, never run, whoever forwards it
     // and whoever wrote it, with leading spaces or slashes too.
     for (forwarder, author) in [(USER, ADMIN), (ADMIN, USER), (ADMIN, ADMIN)] {
@@ -338,7 +187,7 @@ async fn forwarded_commands_are_never_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_posts_are_ignored() {
-    let h = Harness::new(admin_settings()).await;
+    let h = BotHarness::new(admin_settings(), write_corpus).await;
     let channel = json!({ "id": -100_777, "type": "channel", "title": "Channel" });
     let post = |text: &str, n: i64| {
         json!({
@@ -371,7 +220,7 @@ async fn channel_posts_are_ignored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_group_admins_are_group_admins_but_not_bot_admins() {
-    let mut h = Harness::new(admin_settings()).await;
+    let mut h = BotHarness::new(admin_settings(), write_corpus).await;
     let group = -600;
     let stats = h.reply_to(anonymous_admin(group, "/stats")).await;
     assert!(stats.contains(ADMINS_ONLY), "{stats}");
@@ -460,7 +309,7 @@ async fn forged_callback_data_gets_a_notice_and_never_an_edit() {
         allowed_chat_ids: [10, 11].into_iter().collect(),
         ..Settings::default()
     };
-    let h = Harness::new(settings).await;
+    let h = BotHarness::new(settings, write_corpus).await;
     let before = h.fake.requests_for("sendmessage").len();
     h.fake
         .push_update(text_message(10, "private", 10, "人工智能"));
@@ -623,7 +472,7 @@ async fn forged_callback_data_gets_a_notice_and_never_an_edit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_inline_queries_are_answered_with_valid_html() {
-    let h = Harness::new(Settings::default()).await;
+    let h = BotHarness::new(Settings::default(), write_corpus).await;
     let html = "<b>人工智能</b> <a href=\"javascript:alert(1)\">&amp;</a> </i>&#0;<script>";
     let long_html: String = html.chars().cycle().take(300).collect();
     let queries = [
@@ -715,20 +564,8 @@ fn drain(mut from: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8
 }
 
 fn serve(seeds: &Path, data: &Path, envs: &[(&str, &str)]) -> Served {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jianbao"));
-    cmd.args([
-        "--seeds-dir",
-        seeds.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "serve",
-    ])
-    .env("RUST_LOG", "trace")
-    .env("NO_PROXY", "127.0.0.1,localhost")
-    .env("SEEDS_RESCAN_SECS", "1")
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let mut cmd = cli::command(seeds, data, &["serve"]);
+    cmd.env("RUST_LOG", "trace").env("SEEDS_RESCAN_SECS", "1");
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -1165,49 +1002,9 @@ async fn a_server_echoing_the_token_in_its_errors_does_not_leak_it() {
 #[cfg(unix)]
 mod seeds {
     use std::os::unix::fs::symlink;
-    use std::path::Path;
-    use std::process::{Command, Output, Stdio};
-    use std::time::{Duration, Instant};
+    use std::process::Command;
 
-    /// Runs the CLI; fails the test if it has not finished within a minute (a loop or a
-    /// FIFO must not hang it).
-    fn jianbao(seeds: &Path, data: &Path, args: &[&str]) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_jianbao"))
-            .args([
-                "--seeds-dir",
-                seeds.to_str().unwrap(),
-                "--data-dir",
-                data.to_str().unwrap(),
-            ])
-            .args(args)
-            .env_remove("RUST_LOG")
-            .env_remove("TELOXIDE_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run jianbao");
-        let started = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                panic!("jianbao {args:?} hangs");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.wait_with_output().unwrap()
-    }
-
-    fn total(seeds: &Path, data: &Path, query: &str) -> u64 {
-        let out = jianbao(seeds, data, &["search", "--json", query]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["total"].as_u64().unwrap()
-    }
+    use super::support::cli::{run as jianbao, search_total};
 
     fn article(marker: &str, url: &str) -> String {
         format!(
@@ -1279,9 +1076,13 @@ mod seeds {
             stderr.contains("abs.txt") && stderr.contains("symlink leads outside"),
             "escapes are reported: {stderr}"
         );
-        assert_eq!(total(s, data.path(), "outsidefilemarker"), 0);
-        assert_eq!(total(s, data.path(), "outsidedirmarker"), 0);
-        assert_eq!(total(s, data.path(), "insidenormalmarker"), 1, "{stdout}");
+        assert_eq!(search_total(s, data.path(), "outsidefilemarker"), 0);
+        assert_eq!(search_total(s, data.path(), "outsidedirmarker"), 0);
+        assert_eq!(
+            search_total(s, data.path(), "insidenormalmarker"),
+            1,
+            "{stdout}"
+        );
         // The link to normal.txt is the same article (same URL): skipped as a duplicate.
         assert!(
             stdout.contains("skipped normal.txt: same article (URL) as alias.txt")
@@ -1289,7 +1090,11 @@ mod seeds {
             "{stdout}"
         );
         // A link to a file without a URL is indexed under both names (like a copy would be).
-        assert_eq!(total(s, data.path(), "insideplainmarker"), 2, "{stdout}");
+        assert_eq!(
+            search_total(s, data.path(), "insideplainmarker"),
+            2,
+            "{stdout}"
+        );
     }
 
     #[test]

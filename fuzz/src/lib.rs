@@ -1,5 +1,7 @@
 //! Helpers shared by the fuzz targets in `fuzz_targets/`.
 
+/// Telegram's HTML parse mode as a checker: the same file the integration tests use.
+#[path = "../../tests/support/telegram_html.rs"]
 pub mod html;
 
 use chrono::NaiveDate;

@@ -103,25 +103,43 @@ pub fn clean_body(body: &str, title: &str, source: &str) -> String {
     let source_key = compact(source);
     let mut paragraphs: Vec<String> = Vec::new();
     for raw in body.lines() {
-        let line = clean_line(raw);
-        if line.is_empty() || is_chrome(&line) {
-            continue;
+        let mut line = clean_line(raw);
+        // Removing tags can join a marker split by markup (`预览时<span>标签不可点`, found by
+        // fuzzing): look again in the cleaned line, and keep only what precedes it.
+        let ended = match find_end_marker(&line) {
+            Some(pos) => {
+                line.truncate(pos);
+                line.truncate(line.trim_end().len());
+                true
+            }
+            None => false,
+        };
+        if !line.is_empty() && !is_chrome(&line) {
+            push_paragraph(&mut paragraphs, line, &title_key, &source_key);
         }
-        let key = compact(&line);
-        if key.is_empty()
-            || (!title_key.is_empty() && key == title_key)
-            || (!source_key.is_empty() && key == source_key)
-        {
-            continue;
+        if ended {
+            break;
         }
-        paragraphs.push(line);
     }
     paragraphs.join("\n")
 }
 
+/// Adds a cleaned, non-chrome line unless it only repeats the title or the source.
+fn push_paragraph(paragraphs: &mut Vec<String>, line: String, title_key: &str, source_key: &str) {
+    let key = compact(&line);
+    let repeats = |k: &str| !k.is_empty() && key == k;
+    if key.is_empty() || repeats(title_key) || repeats(source_key) {
+        return;
+    }
+    paragraphs.push(line);
+}
+
+fn find_end_marker(text: &str) -> Option<usize> {
+    END_MARKERS.iter().filter_map(|m| text.find(m)).min()
+}
+
 fn cut_at_end_marker(body: &str) -> &str {
-    let cut = END_MARKERS.iter().filter_map(|m| body.find(m)).min();
-    match cut {
+    match find_end_marker(body) {
         Some(pos) => &body[..pos],
         None => body,
     }
