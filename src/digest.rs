@@ -13,7 +13,7 @@ use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use crate::index::SearchIndex;
-use crate::render::{TELEGRAM_MAX_CHARS, escape_html, linked_title, split_message};
+use crate::render::{TELEGRAM_MAX_CHARS, escape_html, linked_title, split_message, visible_len};
 use crate::search::{self, Hit, query};
 
 /// Sort key of a digest: newest `date` first, then the latest indexed.
@@ -119,61 +119,117 @@ pub fn max_seq(searcher: &Searcher) -> Option<u64> {
         .max()
 }
 
-/// Renders a digest as one or more Telegram HTML messages (split between articles).
+/// Renders a digest as one or more Telegram HTML messages, split between articles. A message
+/// that starts inside a source's group repeats its heading, marked as continued, so every
+/// article is read under its source.
 pub fn render(digest: &Digest, label: &str, keywords: &str) -> Vec<String> {
     let mut header = format!("📰 <b>简报 · {}</b>", escape_html(label));
     if !keywords.trim().is_empty() {
         header.push_str(&format!("（关键词：{}）", escape_html(keywords.trim())));
     }
     header.push_str(&format!("\n{} 篇新文章", digest.total));
-    let mut blocks = vec![header];
-    let mut sources: Vec<&str> = Vec::new();
-    for hit in &digest.items {
-        if !sources.contains(&hit.source.as_str()) {
-            sources.push(hit.source.as_str());
-        }
-    }
-    // One block per article (the source's name heads its first), so that a long digest is
-    // split between articles, never inside one.
-    for source in sources {
-        let name = if source.trim().is_empty() {
+    let mut blocks = vec![Block {
+        html: header,
+        continued: None,
+    }];
+    for source in sources_in_order(&digest.items) {
+        let heading = escape_html(if source.trim().is_empty() {
             "其他来源"
         } else {
             source.trim()
-        };
-        for (i, hit) in digest
-            .items
-            .iter()
-            .filter(|h| h.source == source)
-            .enumerate()
-        {
-            let mut block = if i == 0 {
-                format!("<b>【{}】</b>\n", escape_html(name))
-            } else {
-                String::new()
-            };
-            let date = hit
-                .date
-                .map(|d| format!(" · {}", d.format("%Y-%m-%d")))
-                .unwrap_or_default();
-            block.push_str(&format!(
-                "• <b>{}</b>{date}",
-                linked_title(&hit.title, &hit.url)
-            ));
-            let excerpt = hit.excerpt.html();
-            if !excerpt.is_empty() {
-                block.push_str(&format!("\n{excerpt}"));
-            }
-            blocks.push(block);
+        });
+        let items = digest.items.iter().filter(|h| h.source == source);
+        for (i, hit) in items.enumerate() {
+            let item = article_line(hit);
+            blocks.push(Block {
+                html: if i == 0 {
+                    format!("<b>【{heading}】</b>\n{item}")
+                } else {
+                    item
+                },
+                continued: Some(format!("<b>【{heading}】（续）</b>")),
+            });
         }
     }
     let more = digest.total.saturating_sub(digest.items.len());
     if more > 0 {
-        blocks.push(format!(
-            "还有 {more} 篇。发送 /latest 20 查看最新文章，或用 /search 关键词 查找。"
-        ));
+        blocks.push(Block {
+            html: format!(
+                "还有 {more} 篇。发送 /latest 20 查看最新文章，或用 /search 关键词 查找。"
+            ),
+            continued: None,
+        });
     }
-    split_message(&blocks.join("\n\n"), TELEGRAM_MAX_CHARS)
+    pack(&blocks, TELEGRAM_MAX_CHARS)
+}
+
+/// One article (or the header, or the closing line) of a digest.
+struct Block {
+    html: String,
+    /// What heads this block when a message starts with it: its source, continued.
+    continued: Option<String>,
+}
+
+/// Sources in the order of their newest article.
+fn sources_in_order(items: &[Hit]) -> Vec<&str> {
+    let mut sources: Vec<&str> = Vec::new();
+    for hit in items {
+        if !sources.contains(&hit.source.as_str()) {
+            sources.push(hit.source.as_str());
+        }
+    }
+    sources
+}
+
+/// `• title · date` and the excerpt under it.
+fn article_line(hit: &Hit) -> String {
+    let date = hit
+        .date
+        .map(|d| format!(" · {}", d.format("%Y-%m-%d")))
+        .unwrap_or_default();
+    let mut line = format!("• <b>{}</b>{date}", linked_title(&hit.title, &hit.url));
+    let excerpt = hit.excerpt.html();
+    if !excerpt.is_empty() {
+        line.push_str(&format!("\n{excerpt}"));
+    }
+    line
+}
+
+/// Packs blocks into messages of at most `max` visible characters, a blank line between
+/// blocks; a message that starts with a block that has a continuation heading gets it first.
+/// A block too long for any message (not expected: titles and excerpts are capped) is left to
+/// `split_message`, which cuts it at line ends.
+fn pack(blocks: &[Block], max: usize) -> Vec<String> {
+    let mut messages: Vec<String> = Vec::new();
+    let mut current = String::new();
+    // Visible length of `current`: blocks are whole elements, so lengths add up.
+    let mut current_len = 0;
+    for block in blocks {
+        let block_len = visible_len(&block.html);
+        if !current.is_empty() {
+            if current_len + 2 + block_len <= max {
+                current.push_str("\n\n");
+                current.push_str(&block.html);
+                current_len += 2 + block_len;
+                continue;
+            }
+            messages.push(std::mem::take(&mut current));
+        }
+        current = match (&block.continued, messages.is_empty()) {
+            (Some(heading), false) if !block.html.starts_with("<b>【") => {
+                format!("{heading}\n{}", block.html)
+            }
+            _ => block.html.clone(),
+        };
+        current_len = visible_len(&current);
+    }
+    if !current.is_empty() {
+        messages.push(current);
+    }
+    messages
+        .iter()
+        .flat_map(|m| split_message(m, max))
+        .collect()
 }
 
 /// The note sent instead of an empty digest when DIGEST_SEND_EMPTY is on.

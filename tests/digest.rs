@@ -18,6 +18,7 @@ use jianbao::app::App;
 use jianbao::bot::Outbox;
 use jianbao::config::Settings;
 use jianbao::index::SearchIndex;
+use jianbao::render::escape_html;
 use jianbao::schedule;
 use jianbao::scheduler::{self, Delivery, DigestSender, PassReport, Scheduler};
 use jianbao::store::Store;
@@ -1264,13 +1265,30 @@ async fn a_long_digest_is_split_between_articles_into_valid_messages() {
             "{marker}'s date is not next to it"
         );
     }
-    // Every message after the first begins with an article (or a source heading before one).
-    for part in &parts[1..] {
+    // Every message after the first begins with a source heading, and then an article: the
+    // source's first, or one further down its group under the heading marked continued.
+    for (n, part) in parts.iter().enumerate().skip(1) {
+        let (heading, rest) = part.split_once('\n').unwrap_or((part, ""));
         assert!(
-            part.starts_with("• ") || part.starts_with("<b>【"),
-            "split inside an article: {part}"
+            heading.starts_with("<b>【") && rest.starts_with("• "),
+            "message {n} does not start with a heading and an article: {part}"
+        );
+        let i: usize = rest["• ".len()..]
+            .split_once("第")
+            .and_then(|(_, r)| r.get(..2))
+            .and_then(|d| d.parse().ok())
+            .unwrap_or_else(|| panic!("no article number in {rest}"));
+        let source = escape_html(sources[i % 3]);
+        assert!(
+            heading == format!("<b>【{source}】</b>")
+                || heading == format!("<b>【{source}】（续）</b>"),
+            "message {n} starts with article {i} of {source} under {heading}"
         );
     }
+    assert!(
+        parts.iter().any(|p| p.starts_with("<b>【") && p.contains("】（续）</b>\n• ")),
+        "no message continues a source's group: the case above went untested"
+    );
     // Grouped by source, each heading once, newest first within a source; the newest
     // article's source comes first.
     let all = parts.join("\n\n");
