@@ -1286,7 +1286,9 @@ async fn a_long_digest_is_split_between_articles_into_valid_messages() {
         );
     }
     assert!(
-        parts.iter().any(|p| p.starts_with("<b>【") && p.contains("】（续）</b>\n• ")),
+        parts
+            .iter()
+            .any(|p| p.starts_with("<b>【") && p.contains("】（续）</b>\n• ")),
         "no message continues a source's group: the case above went untested"
     );
     // Grouped by source, each heading once, newest first within a source; the newest

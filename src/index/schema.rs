@@ -8,8 +8,8 @@ use tantivy::schema::{
 use crate::text::{BIGRAM_TOKENIZER, WORDS_TOKENIZER};
 
 /// Bump when the schema or the analysis changes: an index written with another version is
-/// rebuilt from the seeds on open.
-pub const SCHEMA_VERSION: u32 = 1;
+/// rebuilt from the seeds on open. 2: folding by OpenCC instead of zhconv.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Handles to every field.
 #[derive(Clone, Debug)]
