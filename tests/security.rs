@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::sync::Arc;
@@ -555,14 +554,6 @@ struct Served {
     stderr: std::thread::JoinHandle<Vec<u8>>,
 }
 
-fn drain(mut from: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let _ = from.read_to_end(&mut all);
-        all
-    })
-}
-
 fn serve(seeds: &Path, data: &Path, envs: &[(&str, &str)]) -> Served {
     let mut cmd = cli::command(seeds, data, &["serve"]);
     cmd.env("RUST_LOG", "trace").env("SEEDS_RESCAN_SECS", "1");
@@ -570,8 +561,8 @@ fn serve(seeds: &Path, data: &Path, envs: &[(&str, &str)]) -> Served {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("spawn jianbao serve");
-    let stdout = drain(child.stdout.take().unwrap());
-    let stderr = drain(child.stderr.take().unwrap());
+    let stdout = cli::drain(child.stdout.take());
+    let stderr = cli::drain(child.stderr.take());
     Served {
         child,
         stdout,

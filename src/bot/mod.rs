@@ -177,6 +177,9 @@ impl<E: std::fmt::Debug + Send + Sync + 'static> ErrorHandler<E> for RedactingEr
     }
 }
 
+/// How long a stop waits for the handlers in flight.
+pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// A running bot.
 pub struct Running {
     shutdown: ShutdownToken,
@@ -184,19 +187,33 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops polling and waits for handlers in flight.
+    /// Stops polling and waits for handlers in flight, [`STOP_GRACE`] at most: a handler stuck
+    /// on the network must not keep the process from ending (the service manager would kill
+    /// it anyway, without the shutdown log).
     pub async fn stop(self) {
-        // Before dispatching has started, shutdown() refuses: retry briefly.
-        for _ in 0..200 {
-            match self.shutdown.shutdown() {
-                Ok(done) => {
-                    done.await;
-                    break;
+        let handle = self.handle;
+        let abort = handle.abort_handle();
+        let shutdown = self.shutdown;
+        let stopped = async move {
+            // Before dispatching has started, shutdown() refuses: retry briefly.
+            for _ in 0..200 {
+                match shutdown.shutdown() {
+                    Ok(done) => {
+                        done.await;
+                        break;
+                    }
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
                 }
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
             }
+            let _ = handle.await;
+        };
+        if tokio::time::timeout(STOP_GRACE, stopped).await.is_err() {
+            tracing::warn!(
+                "handlers still running {} s after the stop request; abandoning them",
+                STOP_GRACE.as_secs()
+            );
+            abort.abort();
         }
-        let _ = self.handle.await;
     }
 
     pub fn shutdown_token(&self) -> ShutdownToken {

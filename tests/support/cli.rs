@@ -1,5 +1,6 @@
 //! Running the `jianbao` binary that cargo built for this test crate.
 
+use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -27,18 +28,40 @@ pub fn command(seeds: &Path, data: &Path, args: &[&str]) -> Command {
 }
 
 /// Runs a one-shot command to its end and returns its output; fails the test if it is
-/// still running after a minute.
+/// still running after a minute. Output is read while it runs, so a chatty command cannot
+/// block on a full pipe.
 pub fn run(seeds: &Path, data: &Path, args: &[&str]) -> Output {
     let mut child = command(seeds, data, args).spawn().expect("run jianbao");
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let started = Instant::now();
-    while child.try_wait().expect("wait for jianbao").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for jianbao") {
+            break status;
+        }
         if started.elapsed() > HANG {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("jianbao {args:?} hangs");
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
     }
-    child.wait_with_output().expect("collect jianbao's output")
+}
+
+/// Reads a child's pipe to its end on a thread of its own.
+pub fn drain(from: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        if let Some(mut from) = from {
+            let _ = from.read_to_end(&mut all);
+        }
+        all
+    })
 }
 
 /// `search --json QUERY`'s answer; fails the test if the command failed.
