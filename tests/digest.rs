@@ -385,58 +385,51 @@ async fn each_chat_gets_its_digest_at_its_own_local_time_exactly_once() {
 #[test]
 fn due_times_stay_at_local_eight_across_dst_changes() {
     let t = eight();
-    // New York, spring forward on 2024-03-10: 08:00 EST is 13:00Z, 08:00 EDT is 12:00Z.
-    assert_eq!(
-        schedule::local_instant(NEW_YORK, ymd("2024-03-09"), t),
-        utc("2024-03-09T13:00:00Z")
-    );
-    assert_eq!(
-        schedule::local_instant(NEW_YORK, ymd("2024-03-10"), t),
-        utc("2024-03-10T12:00:00Z")
-    );
-    assert_eq!(
-        schedule::next_due(NEW_YORK, t, utc("2024-03-09T13:00:00Z")),
-        utc("2024-03-10T12:00:00Z")
-    );
-    // 23 hours after the last digest, not 24: at 12:30Z (08:30 EDT) the 10th is owed.
-    assert_eq!(
-        schedule::owed_date(NEW_YORK, t, utc("2024-03-10T11:59:00Z")),
-        ymd("2024-03-09")
-    );
-    assert_eq!(
-        schedule::owed_date(NEW_YORK, t, utc("2024-03-10T12:00:00Z")),
-        ymd("2024-03-10")
-    );
-    assert_eq!(
-        schedule::owed_date(NEW_YORK, t, utc("2024-03-10T12:30:00Z")),
-        ymd("2024-03-10")
-    );
-    // Fall back on 2024-11-03: 12:00Z (EDT) then 13:00Z (EST); 25 hours apart.
-    assert_eq!(
-        schedule::next_due(NEW_YORK, t, utc("2024-11-02T12:00:00Z")),
-        utc("2024-11-03T13:00:00Z")
-    );
-    assert_eq!(
-        schedule::owed_date(NEW_YORK, t, utc("2024-11-03T12:30:00Z")),
-        ymd("2024-11-02")
-    );
-    assert_eq!(
-        schedule::owed_date(NEW_YORK, t, utc("2024-11-03T13:00:00Z")),
-        ymd("2024-11-03")
-    );
-    // Berlin: 07:00Z (CET) → 06:00Z (CEST) on 2024-03-31, back on 2024-10-27.
-    assert_eq!(
-        schedule::next_due(BERLIN, t, utc("2024-03-30T07:00:00Z")),
-        utc("2024-03-31T06:00:00Z")
-    );
-    assert_eq!(
-        schedule::next_due(BERLIN, t, utc("2024-10-26T06:00:00Z")),
-        utc("2024-10-27T07:00:00Z")
-    );
-    assert_eq!(
-        schedule::owed_date(BERLIN, t, utc("2024-10-27T06:30:00Z")),
-        ymd("2024-10-26")
-    );
+    // (zone, an instant, the next due time after it)
+    let next_due = [
+        // New York springs forward on 2024-03-10: 08:00 EST is 13:00Z, 08:00 EDT is 12:00Z.
+        (NEW_YORK, "2024-03-09T12:59:00Z", "2024-03-09T13:00:00Z"),
+        (NEW_YORK, "2024-03-09T13:00:00Z", "2024-03-10T12:00:00Z"),
+        // It falls back on 2024-11-03: 12:00Z (EDT) then 13:00Z (EST), 25 hours apart.
+        (NEW_YORK, "2024-11-02T12:00:00Z", "2024-11-03T13:00:00Z"),
+        // Berlin: 07:00Z (CET) → 06:00Z (CEST) on 2024-03-31, back on 2024-10-27.
+        (BERLIN, "2024-03-30T07:00:00Z", "2024-03-31T06:00:00Z"),
+        (BERLIN, "2024-10-26T06:00:00Z", "2024-10-27T07:00:00Z"),
+    ];
+    for (tz, at, due) in next_due {
+        assert_eq!(
+            schedule::next_due(tz, t, utc(at)),
+            utc(due),
+            "{tz} after {at}"
+        );
+    }
+    // (zone, an instant, the local date whose digest is owed then)
+    let owed = [
+        // 23 hours after the last digest, not 24: at 12:00Z (08:00 EDT) the 10th is owed.
+        (NEW_YORK, "2024-03-10T11:59:00Z", "2024-03-09"),
+        (NEW_YORK, "2024-03-10T12:00:00Z", "2024-03-10"),
+        (NEW_YORK, "2024-03-10T12:30:00Z", "2024-03-10"),
+        // 25 hours: at 12:30Z (07:30 EST) the 3rd is not owed yet.
+        (NEW_YORK, "2024-11-03T12:30:00Z", "2024-11-02"),
+        (NEW_YORK, "2024-11-03T13:00:00Z", "2024-11-03"),
+        (BERLIN, "2024-10-27T06:30:00Z", "2024-10-26"),
+    ];
+    for (tz, at, date) in owed {
+        assert_eq!(
+            schedule::owed_date(tz, t, utc(at)),
+            ymd(date),
+            "{tz} at {at}"
+        );
+    }
+    for (date, instant) in [
+        ("2024-03-09", "2024-03-09T13:00:00Z"),
+        ("2024-03-10", "2024-03-10T12:00:00Z"),
+    ] {
+        assert_eq!(
+            schedule::local_instant(NEW_YORK, ymd(date), t),
+            utc(instant)
+        );
+    }
 
     // A whole year, day after day, in zones with and without DST (and the southern
     // hemisphere): every due time is 08:00 local, every local date exactly once, and the
