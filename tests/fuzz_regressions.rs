@@ -38,6 +38,14 @@ fn seed_reader_image_joined_by_later_cleaning() {
     ] {
         assert_clean_article(input.as_bytes());
     }
+    // A second round: unwrapping links and removing tags inside an image's text made another
+    // image, after the one extra pass there was then.
+    assert_clean_article(
+        b"![!<b>c(l)\xa8n(d) !)/**c][(u<b>c(l)\xa8n(d) !)/**c][(u)](l)\xa8n'clWd*[c](d)clo\xf3]d\n[!)](l)\xa8n'clWd*[c](d)clo\xf3]d\n[![i(u])bs",
+    );
+    // Nested as deep as anyone writes, and deeper.
+    assert_clean_article("![![![a](b)](c)](d)".as_bytes());
+    assert_clean_article("![[[[a](b)](c)](d)](e)".as_bytes());
 }
 
 /// seed_reader: an end marker split by a tag (`预览时<span>标签不可点`) was looked for before

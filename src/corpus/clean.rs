@@ -148,31 +148,44 @@ fn cut_at_end_marker(body: &str) -> &str {
 /// Strips markdown images, links (keeping their text), HTML tags, bare URLs, emphasis and
 /// heading markers from one line.
 fn clean_line(raw: &str) -> String {
-    let mut line = std::borrow::Cow::Borrowed(raw);
-    if line.contains("](") {
-        line = IMAGE.replace_all(&line, "").into_owned().into();
-        line = LINK.replace_all(&line, "$1").into_owned().into();
-    }
-    if line.contains('<') {
-        line = TAG.replace_all(&line, "").into_owned().into();
-    }
-    if line.contains("http") {
-        line = BARE_URL.replace_all(&line, "").into_owned().into();
-    }
-    let mut line = line.replace("**", "").replace("__", "");
-    // Fuzzing (seed_reader) found that removing tags, bare URLs or emphasis can join the pieces
-    // of an image or link that the first pass did not see (`![a]<i></i>(b)`, `![a]**(b)`,
-    // `![http://] ](u)`): those would be left in the body. One more pass removes them.
-    if line.contains("](") {
-        line = IMAGE.replace_all(&line, "").into_owned();
-        line = LINK.replace_all(&line, "$1").into_owned();
-    }
+    let line = strip_markup(raw);
     let line = line
         .trim()
         .trim_start_matches('#')
         .trim_start_matches('>')
         .trim();
     html_unescape(line)
+}
+
+/// Passes over a line at most: markup nested deeper than this is left as text.
+const MAX_MARKUP_PASSES: usize = 16;
+
+/// Removes markup until none is left. One pass can put together what another pass then
+/// matches: fuzzing (seed_reader) found images joined by removing a tag, a bare URL or
+/// emphasis (`![a]<i></i>(b)`, `![a]**(b)`, `![http://] ](u)`) and by unwrapping a link inside
+/// an image's text. Every pass that changes the line makes it shorter, so this ends.
+fn strip_markup(raw: &str) -> std::borrow::Cow<'_, str> {
+    let mut line = std::borrow::Cow::Borrowed(raw);
+    for _ in 0..MAX_MARKUP_PASSES {
+        let before = line.len();
+        if line.contains("](") {
+            line = IMAGE.replace_all(&line, "").into_owned().into();
+            line = LINK.replace_all(&line, "$1").into_owned().into();
+        }
+        if line.contains('<') {
+            line = TAG.replace_all(&line, "").into_owned().into();
+        }
+        if line.contains("http") {
+            line = BARE_URL.replace_all(&line, "").into_owned().into();
+        }
+        if line.contains("**") || line.contains("__") {
+            line = line.replace("**", "").replace("__", "").into();
+        }
+        if line.len() == before {
+            break;
+        }
+    }
+    line
 }
 
 fn html_unescape(s: &str) -> String {
