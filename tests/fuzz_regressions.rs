@@ -59,6 +59,18 @@ fn seed_reader_end_marker_joined_by_tag_removal() {
     assert_eq!(article.body, "正文第一段。\n结尾一句");
 }
 
+/// seed_reader: entities were decoded after trimming, so `微信扫一扫&nbsp;` became the UI line
+/// with trailing spaces and was not recognised as one.
+#[test]
+fn seed_reader_ui_line_with_an_entity_space() {
+    assert_clean_article(
+        b"---\ntite  T                    ;\t\r\t\turm: \td\nurl\r\t\t2&nbsp;\t\r\t\turl: \t &nbsp;\t\r\xe5\xbe\xae\xe4\xbf\xa1\xe6\x89\xab\xe4\xb8\x80\xe6\x89\xab   &nbsp;\t\r\t\t2&nbsp;\t\rc* u\n\n",
+    );
+    let page = "---\ntitle: 标题\n---\n正文。\n&nbsp;微信扫一扫&nbsp;\n**轻点两下取消赞**&nbsp;\n";
+    let article = jianbao::corpus::parse("id", page.as_bytes()).expect("parses");
+    assert_eq!(article.body, "正文。");
+}
+
 /// A one-segment index with the documents in this order (one indexing thread), like the
 /// index `SearchIndex` writes but in memory, so a test controls the layout exactly.
 fn index_of(docs: &[(&str, &str)]) -> (Index, jianbao::index::Fields) {

@@ -148,13 +148,14 @@ fn cut_at_end_marker(body: &str) -> &str {
 /// Strips markdown images, links (keeping their text), HTML tags, bare URLs, emphasis and
 /// heading markers from one line.
 fn clean_line(raw: &str) -> String {
-    let line = strip_markup(raw);
-    let line = line
-        .trim()
+    // Entities first, then trimming: `微信扫一扫&nbsp;` is the UI line with a space after it
+    // (found by fuzzing).
+    let line = html_unescape(&strip_markup(raw));
+    line.trim()
         .trim_start_matches('#')
         .trim_start_matches('>')
-        .trim();
-    html_unescape(line)
+        .trim()
+        .to_owned()
 }
 
 /// Passes over a line at most: markup nested deeper than this is left as text.
