@@ -1,10 +1,11 @@
 //! Inputs found by the cargo-fuzz targets in `fuzz/` (see fuzz/README.md), replayed through
 //! the same code paths as ordinary tests so that CI keeps them fixed.
 
+mod support;
+
 use jianbao::search::{self, query};
-use jianbao::text::{BIGRAM_TOKENIZER, BigramTokenizer, WORDS_TOKENIZER, WordsTokenizer, fold};
+use support::ram_index::ram_index;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::{Index, TantivyDocument};
 
 /// What `fuzz_targets/seed_reader.rs` checks of a parsed article.
 fn assert_clean_article(bytes: &[u8]) {
@@ -71,33 +72,6 @@ fn seed_reader_ui_line_with_an_entity_space() {
     assert_eq!(article.body, "正文。");
 }
 
-/// A one-segment index with the documents in this order (one indexing thread), like the
-/// index `SearchIndex` writes but in memory, so a test controls the layout exactly.
-fn index_of(docs: &[(&str, &str)]) -> (Index, jianbao::index::Fields) {
-    let (schema, f) = jianbao::index::schema::build();
-    let index = Index::create_in_ram(schema);
-    index.tokenizers().register(WORDS_TOKENIZER, WordsTokenizer);
-    index
-        .tokenizers()
-        .register(BIGRAM_TOKENIZER, BigramTokenizer);
-    let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
-    for (i, (title, body)) in docs.iter().enumerate() {
-        let mut doc = TantivyDocument::default();
-        doc.add_text(f.key, format!("{i}.txt"));
-        doc.add_text(f.title, title);
-        doc.add_text(f.body, body);
-        doc.add_i64(f.date, 20240101 + i as i64);
-        doc.add_u64(f.seq, i as u64);
-        doc.add_text(f.title_w, fold(title));
-        doc.add_text(f.title_b, fold(title));
-        doc.add_text(f.body_w, fold(body));
-        doc.add_text(f.body_b, fold(body));
-        writer.add_document(doc).unwrap();
-    }
-    writer.commit().unwrap();
-    (index, f)
-}
-
 /// query_parser: an excluded phrase (`-"全球治理"`: two words, so a tantivy `PhraseQuery`) whose
 /// first match in a segment comes after the first document the rest of the query matches.
 /// tantivy 0.27's exclusion then asks the phrase scorer to seek backwards, which trips a
@@ -105,12 +79,12 @@ fn index_of(docs: &[(&str, &str)]) -> (Index, jianbao::index::Fields) {
 /// `cargo test`) panicked on such a query.
 #[test]
 fn query_parser_excluded_phrase_after_first_candidate() {
-    let (index, f) = index_of(&[
-        ("第一篇", "人工智能与经济。"),
-        ("第二篇", "人工智能的全球治理。"),
-        ("第三篇", "人工智能。"),
-    ]);
-    let searcher = index.reader().unwrap().searcher();
+    // One segment, in this order.
+    let (searcher, f) = ram_index(&[&[
+        "---\ntitle: 第一篇\n---\n人工智能与经济。".as_bytes(),
+        "---\ntitle: 第二篇\n---\n人工智能的全球治理。".as_bytes(),
+        "---\ntitle: 第三篇\n---\n人工智能。".as_bytes(),
+    ]]);
     assert_eq!(searcher.segment_readers().len(), 1);
     for input in [
         "人工智能 -\"全球治理\"",

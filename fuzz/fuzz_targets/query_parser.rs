@@ -6,13 +6,12 @@
 
 use std::sync::LazyLock;
 
-use jianbao::corpus::dates::date_key;
 use jianbao::index::Fields;
 use jianbao::search::{self, query};
-use jianbao::text::{BIGRAM_TOKENIZER, BigramTokenizer, WORDS_TOKENIZER, WordsTokenizer, fold};
+use jianbao_fuzz::ram_index::ram_index;
 use libfuzzer_sys::fuzz_target;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::{Index, Searcher, TantivyDocument};
+use tantivy::{Searcher, TantivyDocument};
 
 /// Two segments: the seed article and three small ones, then two more.
 const SEGMENTS: &[&[&[u8]]] = &[
@@ -28,39 +27,7 @@ const SEGMENTS: &[&[&[u8]]] = &[
     ],
 ];
 
-static INDEX: LazyLock<(Searcher, Fields)> = LazyLock::new(|| {
-    let (schema, f) = jianbao::index::schema::build();
-    let index = Index::create_in_ram(schema);
-    index.tokenizers().register(WORDS_TOKENIZER, WordsTokenizer);
-    index
-        .tokenizers()
-        .register(BIGRAM_TOKENIZER, BigramTokenizer);
-    let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
-    let mut seq = 0;
-    for segment in SEGMENTS {
-        for bytes in *segment {
-            let a = jianbao::corpus::parse(&format!("doc{seq}"), bytes).unwrap();
-            let mut doc = TantivyDocument::default();
-            doc.add_text(f.key, format!("{}.txt", a.id));
-            doc.add_text(f.id, &a.id);
-            doc.add_text(f.title, &a.title);
-            doc.add_text(f.body, &a.body);
-            doc.add_text(f.source, &a.source);
-            doc.add_text(f.source_key, fold(a.source.trim()));
-            doc.add_text(f.url, &a.url);
-            doc.add_i64(f.date, date_key(a.date));
-            doc.add_u64(f.seq, seq);
-            doc.add_text(f.title_w, fold(&a.title));
-            doc.add_text(f.title_b, fold(&a.title));
-            doc.add_text(f.body_w, fold(&a.body));
-            doc.add_text(f.body_b, fold(&a.body));
-            writer.add_document(doc).unwrap();
-            seq += 1;
-        }
-        writer.commit().unwrap();
-    }
-    (index.reader().unwrap().searcher(), f)
-});
+static INDEX: LazyLock<(Searcher, Fields)> = LazyLock::new(|| ram_index(SEGMENTS));
 
 fuzz_target!(|input: &str| {
     let (searcher, f) = &*INDEX;

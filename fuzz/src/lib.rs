@@ -4,6 +4,10 @@
 #[path = "../../tests/support/telegram_html.rs"]
 pub mod html;
 
+/// An in-memory index with a chosen segment layout: the same file the regression tests use.
+#[path = "../../tests/support/ram_index.rs"]
+pub mod ram_index;
+
 use chrono::NaiveDate;
 use jianbao::search::Hit;
 use jianbao::search::excerpt::{Needle, excerpt};

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument};
 
 pub use schema::Fields;
-pub use sync::{Progress, SyncReport};
+pub use sync::{Progress, SyncReport, document};
 
 use crate::text::{BIGRAM_TOKENIZER, BigramTokenizer, WORDS_TOKENIZER, WordsTokenizer};
 
@@ -93,10 +93,7 @@ impl SearchIndex {
             }
             Err(source) => return Err(tantivy_err(source)),
         };
-        index.tokenizers().register(WORDS_TOKENIZER, WordsTokenizer);
-        index
-            .tokenizers()
-            .register(BIGRAM_TOKENIZER, BigramTokenizer);
+        register_tokenizers(&index);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
@@ -220,6 +217,15 @@ impl SearchIndex {
     ) -> tantivy::Result<TantivyDocument> {
         searcher.doc(address)
     }
+}
+
+/// Registers the tokenizers the schema's text fields name: every index, on disk or in memory,
+/// needs them before it is written or searched.
+pub fn register_tokenizers(index: &Index) {
+    index.tokenizers().register(WORDS_TOKENIZER, WordsTokenizer);
+    index
+        .tokenizers()
+        .register(BIGRAM_TOKENIZER, BigramTokenizer);
 }
 
 /// Number of distinct sources in a snapshot.

@@ -211,15 +211,32 @@ struct Prepared {
     body_folded: String,
 }
 
+impl Prepared {
+    fn new(article: Article) -> Prepared {
+        Prepared {
+            title_folded: fold(&article.title),
+            body_folded: fold(&article.body),
+            article,
+        }
+    }
+}
+
 fn prepare(file: &SeedFile) -> Result<Prepared, Skip> {
-    let article = corpus::load(file)?;
-    let title_folded = fold(&article.title);
-    let body_folded = fold(&article.body);
-    Ok(Prepared {
-        article,
-        title_folded,
-        body_folded,
-    })
+    corpus::load(file).map(Prepared::new)
+}
+
+/// The document a sync writes for `article` at `key`, for an index a caller lays out itself
+/// (tests and fuzz targets that need one segment layout). It has no file stamp (mtime and
+/// size 0), so a sync would read the file again.
+pub fn document(f: &schema::Fields, key: &str, article: Article, seq: u64) -> TantivyDocument {
+    let file = SeedFile {
+        key: key.to_owned(),
+        path: Default::default(),
+        mtime: 0,
+        size: 0,
+        identity: None,
+    };
+    to_document(f, &file, Prepared::new(article), seq, 0)
 }
 
 /// Parses files on worker threads and hands the results to `sink` in the order of `files`.

@@ -4,7 +4,8 @@
 //!   talks to, recording every request and injecting the failures the bot must survive;
 //! - [`telegram_html`]: Telegram's HTML parse mode as a checker (also used by `fuzz/`);
 //! - [`bot_harness`]: the whole bot in the test's process against a fake;
-//! - [`cli`]: the `jianbao` binary run on temporary folders.
+//! - [`cli`]: the `jianbao` binary run on temporary folders;
+//! - [`ram_index`]: an in-memory index with a chosen segment layout (also used by `fuzz/`).
 
 // Each test crate includes this module and uses a different subset of it; unused helpers
 // are not a defect there.
@@ -13,6 +14,7 @@
 pub mod bot_harness;
 pub mod cli;
 pub mod fake_api;
+pub mod ram_index;
 pub mod telegram_html;
 
 // The common names, for `use support::{…}`; a test crate that needs none of them is fine.
