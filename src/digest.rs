@@ -141,13 +141,18 @@ pub fn render(digest: &Digest, label: &str, keywords: &str) -> Vec<String> {
         let items = digest.items.iter().filter(|h| h.source == source);
         for (i, hit) in items.enumerate() {
             let item = article_line(hit);
-            blocks.push(Block {
-                html: if i == 0 {
-                    format!("<b>【{heading}】</b>\n{item}")
-                } else {
-                    item
-                },
-                continued: Some(format!("<b>【{heading}】（续）</b>")),
+            // The first article carries the heading itself; the others carry it only when a
+            // message starts with them.
+            blocks.push(if i == 0 {
+                Block {
+                    html: format!("<b>【{heading}】</b>\n{item}"),
+                    continued: None,
+                }
+            } else {
+                Block {
+                    html: item,
+                    continued: Some(format!("<b>【{heading}】（续）</b>")),
+                }
             });
         }
     }
@@ -166,7 +171,8 @@ pub fn render(digest: &Digest, label: &str, keywords: &str) -> Vec<String> {
 /// One article (or the header, or the closing line) of a digest.
 struct Block {
     html: String,
-    /// What heads this block when a message starts with it: its source, continued.
+    /// What heads this block when a message starts with it: its source, continued (`None`
+    /// for a block that names its source itself, or has none).
     continued: Option<String>,
 }
 
@@ -196,7 +202,8 @@ fn article_line(hit: &Hit) -> String {
 }
 
 /// Packs blocks into messages of at most `max` visible characters, a blank line between
-/// blocks; a message that starts with a block that has a continuation heading gets it first.
+/// blocks; a message that starts with a block that has a continuation heading gets it first
+/// (the first message starts with the digest's header, which has none).
 /// A block too long for any message (not expected: titles and excerpts are capped) is left to
 /// `split_message`, which cuts it at line ends.
 fn pack(blocks: &[Block], max: usize) -> Vec<String> {
@@ -215,11 +222,9 @@ fn pack(blocks: &[Block], max: usize) -> Vec<String> {
             }
             messages.push(std::mem::take(&mut current));
         }
-        current = match (&block.continued, messages.is_empty()) {
-            (Some(heading), false) if !block.html.starts_with("<b>【") => {
-                format!("{heading}\n{}", block.html)
-            }
-            _ => block.html.clone(),
+        current = match &block.continued {
+            Some(heading) => format!("{heading}\n{}", block.html),
+            None => block.html.clone(),
         };
         current_len = visible_len(&current);
     }
