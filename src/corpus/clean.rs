@@ -1,18 +1,22 @@
 //! Body cleaning: keep the article's paragraphs, drop the page chrome that scrapers of WeChat
 //! public accounts and news sites leave around them (images, ads, UI words).
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// Once one of these lines appears, the article is over and the WeChat page UI begins.
+/// Once one of these appears in a cleaned line, the article is over and the WeChat page UI
+/// begins: the line is kept up to the marker, and nothing after it.
 const END_MARKERS: &[&str] = &[
     "预览时标签不可点",
     "微信扫一扫可打开此内容",
-    "微信扫一扫\n关注该公众号",
     "继续滑动看下一个",
     "向上滑动看下一个",
 ];
+
+/// The same for two cleaned lines in a row (the QR-code box under an article).
+const END_LINE_PAIRS: &[(&str, &str)] = &[("微信扫一扫", "关注该公众号")];
 
 /// Lines that are UI, never content (compared after trimming).
 const UI_LINES: &[&str] = &[
@@ -98,26 +102,31 @@ static BARE_URL: LazyLock<Regex> =
 /// Cleans a markdown-ish body into paragraphs separated by `\n`.
 /// `title` and `source` lines repeated in the body are dropped.
 pub fn clean_body(body: &str, title: &str, source: &str) -> String {
-    let body = cut_at_end_marker(body);
     let title_key = compact(title);
     let source_key = compact(source);
     let mut paragraphs: Vec<String> = Vec::new();
+    // The second line of a pair whose first line was the previous one.
+    let mut pair_end: Option<&str> = None;
     for raw in body.lines() {
+        // Markers are looked for after cleaning, so markup cannot hide one: fuzzing found
+        // `预览时<span>标签不可点`, joined only once the tag is removed.
         let mut line = clean_line(raw);
-        // Removing tags can join a marker split by markup (`预览时<span>标签不可点`, found by
-        // fuzzing): look again in the cleaned line, and keep only what precedes it.
-        let ended = match find_end_marker(&line) {
-            Some(pos) => {
-                line.truncate(pos);
-                line.truncate(line.trim_end().len());
-                true
-            }
-            None => false,
-        };
+        if pair_end == Some(line.as_str()) {
+            break;
+        }
+        pair_end = END_LINE_PAIRS
+            .iter()
+            .find(|(first, _)| line == *first)
+            .map(|&(_, second)| second);
+        let end = END_MARKERS.iter().filter_map(|m| line.find(m)).min();
+        if let Some(pos) = end {
+            line.truncate(pos);
+            line.truncate(line.trim_end().len());
+        }
         if !line.is_empty() && !is_chrome(&line) {
             push_paragraph(&mut paragraphs, line, &title_key, &source_key);
         }
-        if ended {
+        if end.is_some() {
             break;
         }
     }
@@ -132,17 +141,6 @@ fn push_paragraph(paragraphs: &mut Vec<String>, line: String, title_key: &str, s
         return;
     }
     paragraphs.push(line);
-}
-
-fn find_end_marker(text: &str) -> Option<usize> {
-    END_MARKERS.iter().filter_map(|m| text.find(m)).min()
-}
-
-fn cut_at_end_marker(body: &str) -> &str {
-    match find_end_marker(body) {
-        Some(pos) => &body[..pos],
-        None => body,
-    }
 }
 
 /// Strips markdown images, links (keeping their text), HTML tags, bare URLs, emphasis and
@@ -165,19 +163,19 @@ const MAX_MARKUP_PASSES: usize = 16;
 /// matches: fuzzing (seed_reader) found images joined by removing a tag, a bare URL or
 /// emphasis (`![a]<i></i>(b)`, `![a]**(b)`, `![http://] ](u)`) and by unwrapping a link inside
 /// an image's text. Every pass that changes the line makes it shorter, so this ends.
-fn strip_markup(raw: &str) -> std::borrow::Cow<'_, str> {
-    let mut line = std::borrow::Cow::Borrowed(raw);
+fn strip_markup(raw: &str) -> Cow<'_, str> {
+    let mut line = Cow::Borrowed(raw);
     for _ in 0..MAX_MARKUP_PASSES {
         let before = line.len();
         if line.contains("](") {
-            line = IMAGE.replace_all(&line, "").into_owned().into();
-            line = LINK.replace_all(&line, "$1").into_owned().into();
+            replace_all(&mut line, &IMAGE, "");
+            replace_all(&mut line, &LINK, "$1");
         }
         if line.contains('<') {
-            line = TAG.replace_all(&line, "").into_owned().into();
+            replace_all(&mut line, &TAG, "");
         }
         if line.contains("http") {
-            line = BARE_URL.replace_all(&line, "").into_owned().into();
+            replace_all(&mut line, &BARE_URL, "");
         }
         if line.contains("**") || line.contains("__") {
             line = line.replace("**", "").replace("__", "").into();
@@ -187,6 +185,13 @@ fn strip_markup(raw: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     line
+}
+
+/// `re.replace_all` in place, copying the line only when something matched.
+fn replace_all(line: &mut Cow<'_, str>, re: &Regex, with: &str) {
+    if let Cow::Owned(replaced) = re.replace_all(line, with) {
+        *line = Cow::Owned(replaced);
+    }
 }
 
 fn html_unescape(s: &str) -> String {
@@ -254,6 +259,20 @@ mod tests {
         }
         assert!(cleaned.contains("第78届联合国大会日前协商一致通过中国主提的加强人工智能"));
         assert!(cleaned.contains("构建公正有效的人工智能全球治理体系。"));
+    }
+
+    #[test]
+    fn the_article_ends_at_a_marker_however_it_is_written() {
+        for (body, expected) in [
+            ("正文。\n微信扫一扫\n关注该公众号\n推荐阅读文章", "正文。"),
+            ("正文。\n**微信扫一扫**\n<p>关注该公众号</p>\n推荐阅读文章", "正文。"),
+            ("正文。\n结尾预览时<span>标签</span>不可点\n推荐阅读文章", "正文。\n结尾"),
+            ("正文。\n继续滑动看下一个\n推荐阅读文章", "正文。"),
+            // Not an end: the pair's lines apart.
+            ("正文。\n微信扫一扫\n\n关注该公众号\n下一段。", "正文。\n下一段。"),
+        ] {
+            assert_eq!(clean_body(body, "", ""), expected, "{body}");
+        }
     }
 
     #[test]
