@@ -4,9 +4,8 @@
 //! Everything is folded *before* tokenizing, so a query typed in traditional characters, in
 //! full-width letters or in another case meets the same terms as the documents.
 
-use std::sync::LazyLock;
-
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use ferrous_opencc::OpenCC;
 use ferrous_opencc::config::BuiltinConfig;
@@ -130,10 +129,10 @@ const CJK_RANGES: [std::ops::RangeInclusive<u32>; 4] = [
     0x20000..=0x2FA1F,
 ];
 
-/// CJK ideographs (unified, extension A–F, compatibility): [`CJK_RANGES`], as one match.
+/// CJK ideographs (unified, extension A–F, compatibility).
 pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+    let cp = c as u32;
+    CJK_RANGES.iter().any(|r| r.contains(&cp))
 }
 
 /// A token worth indexing has at least one letter or digit: jieba also emits whitespace and
