@@ -265,11 +265,20 @@ mod tests {
     fn the_article_ends_at_a_marker_however_it_is_written() {
         for (body, expected) in [
             ("正文。\n微信扫一扫\n关注该公众号\n推荐阅读文章", "正文。"),
-            ("正文。\n**微信扫一扫**\n<p>关注该公众号</p>\n推荐阅读文章", "正文。"),
-            ("正文。\n结尾预览时<span>标签</span>不可点\n推荐阅读文章", "正文。\n结尾"),
+            (
+                "正文。\n**微信扫一扫**\n<p>关注该公众号</p>\n推荐阅读文章",
+                "正文。",
+            ),
+            (
+                "正文。\n结尾预览时<span>标签</span>不可点\n推荐阅读文章",
+                "正文。\n结尾",
+            ),
             ("正文。\n继续滑动看下一个\n推荐阅读文章", "正文。"),
             // Not an end: the pair's lines apart.
-            ("正文。\n微信扫一扫\n\n关注该公众号\n下一段。", "正文。\n下一段。"),
+            (
+                "正文。\n微信扫一扫\n\n关注该公众号\n下一段。",
+                "正文。\n下一段。",
+            ),
         ] {
             assert_eq!(clean_body(body, "", ""), expected, "{body}");
         }
