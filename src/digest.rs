@@ -65,7 +65,7 @@ pub fn select(
     let parsed = query::parse(keywords);
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, window)];
     if parsed.has_words() || parsed.has_filters() || !parsed.excluded.is_empty() {
-        clauses.push((Occur::Must, search::build_query(f, &parsed)));
+        clauses.push((Occur::Must, search::filter_query(f, &parsed)));
     }
     let q = BooleanQuery::new(clauses);
     let top =

@@ -699,6 +699,15 @@ async fn keyword_subscriptions_get_only_matching_articles() {
         "2024-07-07",
         "人工智能大模型的安全评测体系逐步建立。",
     );
+    // Shares words and characters with 人工智能 (智能, 人工) but not the keyword itself.
+    seed(
+        dirs.seeds(),
+        "factory",
+        "钢铁企业建设智能工厂",
+        "经济日报",
+        "2024-07-08",
+        "车间里的人工搬运改由机器完成。",
+    );
     let bot = start(&dirs, settings(), &fake);
     let (all, ai, none) = (4001, 4002, 4003);
     let day = days_ago(SHANGHAI, 3);
@@ -717,7 +726,10 @@ async fn keyword_subscriptions_get_only_matching_articles() {
         }
     );
     let everything = &fake.sent_texts(all)[0];
-    for title in BASIC_TITLES.iter().chain(&["大模型安全评测"]) {
+    for title in BASIC_TITLES
+        .iter()
+        .chain(&["大模型安全评测", "钢铁企业建设智能工厂"])
+    {
         assert!(everything.contains(title), "{title}: {everything}");
     }
     let filtered = fake.sent_texts(ai);
@@ -729,7 +741,9 @@ async fn keyword_subscriptions_get_only_matching_articles() {
         "{filtered}"
     );
     assert!(
-        !filtered.contains("农业发展银行") && !filtered.contains("芯片产业链"),
+        !filtered.contains("农业发展银行")
+            && !filtered.contains("芯片产业链")
+            && !filtered.contains("智能工厂"),
         "{filtered}"
     );
     assert!(filtered.contains("2 篇新文章"), "{filtered}");

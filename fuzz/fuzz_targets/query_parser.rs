@@ -1,4 +1,4 @@
-//! Arbitrary text → `query::parse` → `build_query`: never panics. The query is also run on a
+//! Arbitrary text → `query::parse` → `build_query` (and `filter_query`): never panics. The query is also run on a
 //! small real index (ranked and date-sorted, with needles and excerpts as `search::run` does),
 //! since some tantivy queries only fail when they are executed. The index is built in memory
 //! with one indexing thread, so its segment layout (and so every crash) is reproducible.
@@ -46,6 +46,10 @@ fuzz_target!(|input: &str| {
         move |doc, score| (dates.get_val(doc), score)
     });
     let _ = searcher.search(&q, &by_date).unwrap();
+    // The same input as a subscription's keyword filter.
+    let _ = searcher
+        .search(&search::filter_query(f, &parsed), &Count)
+        .unwrap();
     let needles = search::needles(searcher, f, &parsed);
     for (score, address) in top {
         let doc: TantivyDocument = searcher.doc(address).unwrap();

@@ -652,7 +652,7 @@ fn help_text() -> String {
     "<b>命令</b>\n\
      /search 关键词 — 搜索（私聊里直接发文字也可以）\n\
      /latest [数量] [source:来源] — 最新文章\n\
-     /subscribe [HH:MM] [关键词] — 订阅每日简报（可只推送匹配关键词的文章）\n\
+     /subscribe [HH:MM] [关键词] — 订阅每日简报（可只推送含任一关键词的文章）\n\
      /subscription — 查看订阅和下次推送时间\n\
      /timezone 时区 — 例如 /timezone Asia/Taipei\n\
      /digest — 立即查看简报\n\

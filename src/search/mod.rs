@@ -257,12 +257,32 @@ pub fn hit_from_doc(
     }
 }
 
-/// The tantivy query for a parsed user query.
+/// The tantivy query for a parsed user query: ranked by any of its words and bigrams.
 pub fn build_query(f: &Fields, q: &UserQuery) -> Box<dyn Query> {
+    with_constraints(f, q, ranking_query(f, q))
+}
+
+/// The query for a keyword filter (a digest subscription's keywords): an article matches when
+/// it contains one of the keywords whole, besides the phrases, exclusions and filters. A
+/// search ranks by any word or bigram, which is right for ranking and wrong for a filter:
+/// `人工智能` would let in every article with `智能` (智能工厂) or `人工` (人工背运).
+pub fn filter_query(f: &Fields, q: &UserQuery) -> Box<dyn Query> {
+    let any_keyword: Vec<(Occur, Box<dyn Query>)> = q
+        .text
+        .iter()
+        .filter_map(|keyword| phrase_in_title_or_body(f, keyword))
+        .map(|pq| (Occur::Should, pq))
+        .collect();
+    let any_keyword = (!any_keyword.is_empty())
+        .then(|| Box::new(BooleanQuery::new(any_keyword)) as Box<dyn Query>);
+    with_constraints(f, q, any_keyword)
+}
+
+/// `main` (if any) and the query's phrases, exclusions, source and dates, all required.
+fn with_constraints(f: &Fields, q: &UserQuery, main: Option<Box<dyn Query>>) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let ranked = ranking_query(f, q);
-    if let Some(ranked) = ranked {
-        clauses.push((Occur::Must, ranked));
+    if let Some(main) = main {
+        clauses.push((Occur::Must, main));
     }
     for phrase in &q.phrases {
         if let Some(pq) = phrase_in_title_or_body(f, phrase) {
