@@ -55,8 +55,9 @@ pub struct SearchIndex {
     reader: IndexReader,
     fields: Fields,
     dir: PathBuf,
-    /// Serializes syncs within this process (tantivy's lock file covers other processes).
-    sync_lock: Mutex<()>,
+    /// Serializes syncs within this process (tantivy's lock file covers other processes), and
+    /// holds what this process's syncs skipped (see [`sync::Skipped`]).
+    sync_lock: Mutex<sync::Skipped>,
 }
 
 impl SearchIndex {
@@ -104,7 +105,7 @@ impl SearchIndex {
             reader,
             fields,
             dir,
-            sync_lock: Mutex::new(()),
+            sync_lock: Mutex::new(sync::Skipped::default()),
         })
     }
 
@@ -191,11 +192,11 @@ impl SearchIndex {
         seeds_dir: &Path,
         progress: Option<&Progress>,
     ) -> Result<SyncReport, IndexError> {
-        let _guard = self
+        let mut skipped = self
             .sync_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let report = sync::run(self, seeds_dir, progress)?;
+        let report = sync::run(self, seeds_dir, progress, &mut skipped)?;
         if report.changed() {
             self.reader.reload().map_err(|source| IndexError::Tantivy {
                 path: self.dir.clone(),

@@ -57,10 +57,58 @@ struct Indexed {
     url_key: String,
 }
 
+/// Files a sync skipped, by key, with the mtime and size they had. A later sync in the same
+/// process does not read such a file again until it changes: a bot that rescans every minute
+/// would otherwise re-read it, warn again and write an empty commit each time. A new process
+/// starts empty, so every start reports the skipped files once.
+#[derive(Debug, Default)]
+pub(super) struct Skipped(HashMap<String, SkippedFile>);
+
+#[derive(Debug)]
+struct SkippedFile {
+    mtime: u64,
+    size: u64,
+    /// Skipped as a copy of another file's article: depends on the other files, not only on
+    /// its own bytes.
+    duplicate: bool,
+}
+
+impl Skipped {
+    fn unchanged(&self, file: &SeedFile) -> bool {
+        self.0
+            .get(&file.key)
+            .is_some_and(|s| s.mtime == file.mtime && s.size == file.size)
+    }
+
+    /// Remembers a skip that will hold as long as the file is unchanged. An unreadable file is
+    /// not remembered: fixing its permissions does not change its mtime.
+    fn remember(&mut self, file: &SeedFile, skip: &Skip) {
+        if !matches!(skip, Skip::Unreadable(_)) {
+            let duplicate = matches!(skip, Skip::Duplicate { .. });
+            let (mtime, size) = (file.mtime, file.size);
+            self.0.insert(
+                file.key.clone(),
+                SkippedFile {
+                    mtime,
+                    size,
+                    duplicate,
+                },
+            );
+        }
+    }
+
+    /// Forgets the copies: once an indexed file changes or goes, the article it held may be
+    /// the copy's to index.
+    fn forget_duplicates(&mut self) {
+        self.0.retain(|_, s| !s.duplicate);
+    }
+}
+
 pub(super) fn run(
     index: &SearchIndex,
     seeds_dir: &Path,
     progress: Option<&Progress>,
+    skipped: &mut Skipped,
 ) -> Result<SyncReport, IndexError> {
     let started = Instant::now();
     let files = corpus::scan(seeds_dir).map_err(|source| IndexError::Seeds {
@@ -78,13 +126,23 @@ pub(super) fn run(
         .keys()
         .filter(|k| !present.contains(&k[..]))
         .collect();
+    let changed = |f: &&SeedFile| {
+        existing
+            .get(&f.key)
+            .is_none_or(|e| e.mtime != f.mtime || e.size != f.size)
+    };
+    skipped.0.retain(|key, _| present.contains(&key[..]));
+    if !removed.is_empty()
+        || files
+            .iter()
+            .any(|f| existing.contains_key(&f.key) && changed(&f))
+    {
+        skipped.forget_duplicates();
+    }
     let to_read: Vec<&SeedFile> = files
         .iter()
-        .filter(|f| {
-            existing
-                .get(&f.key)
-                .is_none_or(|e| e.mtime != f.mtime || e.size != f.size)
-        })
+        .filter(changed)
+        .filter(|f| !skipped.unchanged(f))
         .collect();
 
     let mut report = SyncReport {
@@ -131,6 +189,7 @@ pub(super) fn run(
                    writer: &mut IndexWriter<TantivyDocument>|
      -> tantivy::Result<()> {
         report.bytes_read += file.size;
+        skipped.0.remove(&file.key);
         let old = existing.get(&file.key);
         if old.is_some() {
             writer.delete_term(Term::from_field_text(f.key, &file.key));
@@ -142,6 +201,7 @@ pub(super) fn run(
                     report.deleted += 1;
                 }
                 tracing::warn!("seeds: skipping {}: {skip}", file.key);
+                skipped.remember(file, &skip);
                 report.skipped.push((file.key.clone(), skip));
                 return Ok(());
             }
@@ -151,6 +211,7 @@ pub(super) fn run(
                 Some(owner) if owner < &file.key => {
                     let skip = Skip::Duplicate { of: owner.clone() };
                     tracing::warn!("seeds: skipping {}: {skip}", file.key);
+                    skipped.remember(file, &skip);
                     report.skipped.push((file.key.clone(), skip));
                     if old.is_some() {
                         report.deleted += 1;
@@ -367,4 +428,59 @@ fn all_terms(column: &tantivy::columnar::StrColumn) -> std::io::Result<Vec<Strin
         terms.push(String::from_utf8_lossy(stream.key()).into_owned());
     }
     Ok(terms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::SearchIndex;
+
+    fn article(title: &str, url: &str) -> String {
+        format!("---\ntitle: {title}\nurl: {url}\nsource: 测试\n---\n{title}的正文。\n")
+    }
+
+    #[test]
+    fn skipped_files_are_read_again_only_when_they_or_their_originals_change() {
+        let seeds = tempfile::tempdir().expect("seeds");
+        let data = tempfile::tempdir().expect("data");
+        let s = seeds.path();
+        let write = |name: &str, bytes: &[u8]| std::fs::write(s.join(name), bytes).expect("write");
+        write(
+            "a.txt",
+            article("甲", "https://example.com/same").as_bytes(),
+        );
+        write(
+            "b.txt",
+            article("乙", "https://example.com/same").as_bytes(),
+        );
+        write("binary.txt", &[0u8, 159, 146, 150, 0, 1, 2, 3]);
+        write(
+            "good.txt",
+            article("丙", "https://example.com/other").as_bytes(),
+        );
+        let index = SearchIndex::open(data.path()).expect("open");
+
+        let first = index.sync(s, None).expect("sync");
+        assert_eq!((first.added, first.skipped.len()), (2, 2), "{first:?}");
+        let synced_at = index.commit_info().synced_at;
+
+        // Nothing changed: nothing is read, warned about or committed.
+        let second = index.sync(s, None).expect("sync");
+        assert_eq!((second.read, second.skipped.len()), (0, 0), "{second:?}");
+        assert!(!second.changed());
+        assert_eq!(index.commit_info().synced_at, synced_at);
+
+        // The original goes: its copy is read again and takes its place.
+        std::fs::remove_file(s.join("a.txt")).expect("remove");
+        let third = index.sync(s, None).expect("sync");
+        assert_eq!((third.deleted, third.added), (1, 1), "{third:?}");
+
+        // The binary file is fixed: read again and indexed.
+        write(
+            "binary.txt",
+            article("丁", "https://example.com/fixed").as_bytes(),
+        );
+        let fourth = index.sync(s, None).expect("sync");
+        assert_eq!((fourth.read, fourth.added), (1, 1), "{fourth:?}");
+        assert_eq!(fourth.total, 3);
+    }
 }
