@@ -12,12 +12,12 @@
 //!
 //! What is timed, per message (all `Instant`s of one process, so directly comparable):
 //! - `push`: just before `FakeApi::push_update`. The bot is idle in a long poll at that moment.
-//! - `handout`: when the driver sees the fake *record* the getUpdates call that returned the
-//!   update. The fake records a call right after computing its answer, just before axum writes
-//!   the response, so this is the hand-out moment up to the driver's own wake-up (µs; it can
-//!   only be late, which would make `handout→reply` look shorter: `push→reply` bounds it from
-//!   above). After the run every hand-out is checked: the bot's next getUpdates must confirm
-//!   exactly that update (`offset = update_id + 1`).
+//! - `handout`: when the driver sees the fake record the bot's *next* getUpdates call, which
+//!   the bot makes once the dispatcher has taken the update (the fake records a long poll
+//!   when it arrives, as Telegram would see it). It can only be late, which would make
+//!   `handout→reply` look shorter: `push→reply` bounds it from above. After the run every
+//!   hand-out is checked: that getUpdates must confirm exactly that update
+//!   (`offset = update_id + 1`).
 //! - `reply`: the `at` of the fake's record of the matching sendMessage, taken when the
 //!   request (headers and JSON body) has been received, before it is parsed or answered.
 //!
@@ -304,14 +304,15 @@ impl Driver {
     /// Checks that each sample's hand-out record really carried its update: the bot's next
     /// getUpdates confirms it (`offset = update_id + 1`). Returns the number that did not.
     async fn misattributed(&self, samples: &[Sample]) -> usize {
-        // Let the long poll after the last message end (the fake answers `[]` after 1 s).
+        // The fake records a long poll when it arrives: the poll after the hand-out is there
+        // once the update was taken.
         let last = samples
             .iter()
             .filter_map(|s| s.handout_record)
             .max()
             .unwrap_or(0);
         self.fake
-            .wait_for("getupdates", last + 2, Duration::from_secs(5))
+            .wait_for("getupdates", last + 1, Duration::from_secs(5))
             .await;
         let polls = self.fake.requests_for("getupdates");
         samples
@@ -320,10 +321,7 @@ impl Driver {
                 let Some(record) = s.handout_record else {
                     return false;
                 };
-                polls
-                    .get(record + 1)
-                    .and_then(|r| r.params["offset"].as_i64())
-                    != Some(s.update_id + 1)
+                polls.get(record).and_then(|r| r.params["offset"].as_i64()) != Some(s.update_id + 1)
             })
             .count()
     }

@@ -8,6 +8,14 @@
 //! 2. Soak: for `--minutes` (default 10), a steady mix of searches, page-button presses and
 //!    inline queries from 200 chats. The bot's RSS (its own process, read from /proc) is
 //!    sampled every 15 s; the report gives the first, peak and last sample and the growth.
+//!
+//!     cargo bench --bench soak -- ../shared/corpus/xwlb --idle 30,60,120,300
+//!
+//! Idle mode instead: quiet periods of the given seconds, each followed by a burst of five
+//! searches from five chats; the fake holds long polls as Telegram does. Reports the reply
+//! latency after each quiet period, the getUpdates calls it took, and the ERROR and WARN
+//! lines the bot logged (a bot whose polling client times out before its long poll shows
+//! late answers and one ERROR per idle poll here).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -68,8 +76,113 @@ fn main() -> ExitCode {
         eprintln!("corpus folder {} not found", corpus.display());
         return ExitCode::from(2);
     }
+    let idle: Option<Vec<u64>> = args
+        .iter()
+        .position(|a| a == "--idle")
+        .and_then(|i| args.get(i + 1))
+        .map(|list| {
+            list.split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .collect()
+        });
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(run(corpus, minutes))
+    match idle {
+        Some(periods) => runtime.block_on(idle_run(corpus, periods)),
+        None => runtime.block_on(run(corpus, minutes)),
+    }
+}
+
+/// Counts the ERROR and WARN lines of the bot's log while passing them through.
+fn tee_log(stderr: std::process::ChildStderr) -> std::sync::Arc<std::sync::Mutex<(usize, usize)>> {
+    use std::io::BufRead;
+    let counts = std::sync::Arc::new(std::sync::Mutex::new((0usize, 0usize)));
+    let c = counts.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            eprintln!("{line}");
+            if let Ok(mut c) = c.lock() {
+                if line.contains("ERROR") {
+                    c.0 += 1;
+                } else if line.contains("WARN") {
+                    c.1 += 1;
+                }
+            }
+        }
+    });
+    counts
+}
+
+async fn idle_run(corpus: PathBuf, periods: Vec<u64>) -> ExitCode {
+    let fake = FakeApi::start().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jianbao"))
+        .args([
+            "--seeds-dir",
+            corpus.to_str().unwrap_or("."),
+            "--data-dir",
+            data.path().to_str().unwrap_or("."),
+            "serve",
+        ])
+        .env("TELOXIDE_TOKEN", FakeApi::TOKEN)
+        .env("TELOXIDE_API_URL", fake.url().to_string())
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jianbao serve");
+    let log = tee_log(child.stderr.take().expect("stderr"));
+    fake.wait_for("getupdates", 1, Duration::from_secs(120))
+        .await;
+    println!(
+        "idle: jianbao serve on {}; periods {periods:?} s",
+        corpus.display()
+    );
+    println!(
+        "| quiet (s) | getUpdates during it | replies | median latency | max latency | ERROR lines | WARN lines |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let mut all_ok = true;
+    let mut chat = 50_000i64;
+    for quiet in periods {
+        let (errors_before, warns_before) = log.lock().map(|c| *c).unwrap_or_default();
+        let polls_before = fake.requests_for("getupdates").len();
+        tokio::time::sleep(Duration::from_secs(quiet)).await;
+        let polls = fake.requests_for("getupdates").len() - polls_before;
+        let mut latencies = Vec::new();
+        for q in QUERIES.iter().take(5) {
+            chat += 1;
+            let pushed = Instant::now();
+            fake.push_update(text_message(chat, "private", chat, q));
+            let deadline = pushed + Duration::from_secs(120);
+            while fake.sent_texts(chat).is_empty() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            latencies.push(pushed.elapsed());
+        }
+        latencies.sort();
+        let (errors, warns) = log.lock().map(|c| *c).unwrap_or_default();
+        let max = latencies.last().copied().unwrap_or_default();
+        all_ok &= max < Duration::from_secs(1) && errors == errors_before;
+        println!(
+            "| {quiet} | {polls} | {} | {:.0} ms | {:.0} ms | {} | {} |",
+            latencies.len(),
+            latencies[latencies.len() / 2].as_secs_f64() * 1000.0,
+            max.as_secs_f64() * 1000.0,
+            errors - errors_before,
+            warns - warns_before
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 async fn run(corpus: PathBuf, minutes: u64) -> ExitCode {

@@ -121,6 +121,11 @@ impl Settings {
     pub fn chat_allowed(&self, chat_id: i64) -> bool {
         self.allowed_chat_ids.is_empty() || self.allowed_chat_ids.contains(&chat_id)
     }
+
+    /// Whether an allowlist is set (answers then depend on who asks).
+    pub fn restricted(&self) -> bool {
+        !self.allowed_chat_ids.is_empty()
+    }
 }
 
 /// `HH:MM` (also `H:MM`, full-width digits and colon).

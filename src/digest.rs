@@ -13,7 +13,9 @@ use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use crate::index::SearchIndex;
-use crate::render::{TELEGRAM_MAX_CHARS, escape_html, linked_title, split_message, visible_len};
+use crate::render::{
+    self, TELEGRAM_MAX_CHARS, escape_html, linked_title, split_message, visible_len,
+};
 use crate::search::{self, Hit, query};
 
 /// Sort key of a digest: newest `date` first, then the latest indexed.
@@ -133,11 +135,11 @@ pub fn render(digest: &Digest, label: &str, keywords: &str) -> Vec<String> {
         continued: None,
     }];
     for source in sources_in_order(&digest.items) {
-        let heading = escape_html(if source.trim().is_empty() {
-            "其他来源"
+        let heading = if source.trim().is_empty() {
+            "其他来源".to_owned()
         } else {
-            source.trim()
-        });
+            render::source_label(source)
+        };
         let items = digest.items.iter().filter(|h| h.source == source);
         for (i, hit) in items.enumerate() {
             let item = article_line(hit);

@@ -103,6 +103,8 @@ fn init_logging(command: &Command, token: String) {
             out: std::io::stderr(),
         })
         .with_target(false)
+        // Colours only on a terminal: journald, `2>log` and pipes get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
@@ -260,7 +262,7 @@ fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     let rescan_every = std::time::Duration::from_secs(settings.seeds_rescan_secs);
     let app = Arc::new(App::new(index.clone(), store, settings, seeds_dir.clone()));
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let mut bot = teloxide::Bot::new(token.clone());
         if let Some(url) = api_url {
             bot = bot.set_api_url(url);
@@ -288,9 +290,16 @@ fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             let _ = task.await;
         }
         anyhow::Ok(())
-    })?;
+    });
+    // Blocking work still running (a sync, a search) must not hold the exit: dropping a
+    // runtime waits for its blocking tasks without a limit.
+    runtime.shutdown_timeout(SHUTDOWN_WAIT);
+    served?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long the exit waits for blocking work after the bot stopped.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 async fn prune_limiters(
     outbox: Arc<jianbao::bot::Outbox>,

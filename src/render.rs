@@ -14,6 +14,8 @@ pub fn escape_html(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
+            // Whatever the text came from (a seed, a query): never shown to a reader.
+            c if crate::text::is_hidden_control(c) => {}
             _ => out.push(c),
         }
     }
@@ -64,10 +66,22 @@ fn short_title(title: &str) -> String {
 }
 
 /// `2024-07-10 · 中国信息安全`, escaped.
+/// Sources are names, not text: a seed's 10,000-character `source:` is cut to this.
+pub const MAX_SOURCE_CHARS: usize = 60;
+
+/// A source as shown (escaped, trimmed, capped with an ellipsis).
+pub fn source_label(source: &str) -> String {
+    let source = source.trim();
+    let mut shown: String = source.chars().take(MAX_SOURCE_CHARS).collect();
+    if shown.len() < source.len() {
+        shown.push('…');
+    }
+    escape_html(&shown)
+}
+
 pub fn date_and_source(hit: &Hit) -> String {
     let date = hit.date.map(|d| d.format("%Y-%m-%d").to_string());
-    let source = (!hit.source.trim().is_empty())
-        .then(|| escape_html(&hit.source.trim().chars().take(60).collect::<String>()));
+    let source = (!hit.source.trim().is_empty()).then(|| source_label(&hit.source));
     [date, source]
         .into_iter()
         .flatten()

@@ -62,7 +62,14 @@ pub async fn run(
             _ = stop.changed() => return,
         }
         let (index, dir) = (index.clone(), seeds_dir.clone());
-        match tokio::task::spawn_blocking(move || index.sync(&dir, None)).await {
+        let sync = tokio::task::spawn_blocking(move || index.sync(&dir, None));
+        // A stop request does not wait for a sync in progress: the index stays at its last
+        // commit (a sync commits once, at its end) and the next start syncs again.
+        let result = tokio::select! {
+            r = sync => r,
+            _ = stop.changed() => return,
+        };
+        match result {
             Ok(Ok(report)) if report.changed() => tracing::info!(
                 "seeds changed: {} added, {} updated, {} deleted, {} skipped",
                 report.added,

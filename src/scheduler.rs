@@ -73,6 +73,11 @@ fn schedule_of(app: &App, sub: &Subscription) -> (Tz, NaiveTime) {
 /// The local date whose digest `sub` is owed at `now`, if any. After downtime only the
 /// latest missed day is owed: one digest covering everything since the last one.
 pub fn owed(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Option<chrono::NaiveDate> {
+    if !app.settings.chat_allowed(sub.chat_id) {
+        // Removed from ALLOWED_CHAT_IDS: revocation stops deliveries (the subscription is
+        // kept, so re-allowing the chat resumes them; /unsubscribe still works).
+        return None;
+    }
     let (tz, time) = schedule_of(app, sub);
     let date = schedule::owed_date(tz, time, now);
     let due_at = schedule::local_instant(tz, date, time);
@@ -150,6 +155,7 @@ impl Scheduler {
     pub fn next_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let subs = self.app.store.active_subscriptions().ok()?;
         subs.iter()
+            .filter(|s| self.app.settings.chat_allowed(s.chat_id))
             .map(|s| {
                 let (tz, time) = schedule_of(&self.app, s);
                 schedule::next_due(tz, time, now)

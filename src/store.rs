@@ -40,10 +40,19 @@ const MIGRATIONS: &[&str] = &[
     // 3: the local date of the last failed attempt, so an unreachable chat gets one strike
     // per day rather than one per retry.
     "ALTER TABLE subscriptions ADD COLUMN failed_date TEXT;",
+    // 4: a chat's time zone, remembered without a subscription (it applies to the one made
+    // later).
+    "CREATE TABLE chat_zones (
+        chat_id INTEGER PRIMARY KEY,
+        tz TEXT NOT NULL
+    );",
 ];
 
-/// Search sessions older than this are forgotten; their buttons then say so.
-pub const SEARCH_TTL_SECS: i64 = 30 * 24 * 3600;
+/// Search sessions older than this are forgotten; their buttons then say so. Nobody pages
+/// through a result list a week later, and each session is a row with its query.
+pub const SEARCH_TTL_SECS: i64 = 7 * 24 * 3600;
+/// A saved query is cut like a searched one: the rest was never searched.
+const MAX_SAVED_QUERY_CHARS: usize = crate::search::query::MAX_QUERY_CHARS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -100,6 +109,7 @@ impl Store {
         if let Some(parent) = path.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
+        warn_if_emptied(data_dir, &path);
         let mut conn = Connection::open(&path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(err)?;
@@ -114,6 +124,9 @@ impl Store {
             .map_err(err)?;
         if version > MIGRATIONS.len() as i64 {
             return Err(StoreError::TooNew(path, version));
+        }
+        if version > 0 && (version as usize) < MIGRATIONS.len() {
+            backup_before_migration(&conn, &path, version);
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.transaction().map_err(err)?;
@@ -148,6 +161,8 @@ impl Store {
         now: i64,
     ) -> Result<SavedSearch, StoreError> {
         let nonce: u32 = rand_u32();
+        let query: String = query.chars().take(MAX_SAVED_QUERY_CHARS).collect();
+        let query = query.as_str();
         let conn = self.conn();
         conn.execute(
             "INSERT INTO searches (nonce, chat_id, query, sort, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -215,13 +230,36 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Remembers the chat's time zone and applies it to its subscription, if any. Returns
+    /// whether the chat has a subscription.
     pub fn set_timezone(&self, chat_id: i64, tz: &str) -> Result<bool, StoreError> {
-        self.conn()
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO chat_zones (chat_id, tz) VALUES (?1, ?2)
+             ON CONFLICT(chat_id) DO UPDATE SET tz = excluded.tz",
+            params![chat_id, tz],
+        )
+        .map_err(|e| self.err(e))?;
+        let subscribed = tx
             .execute(
                 "UPDATE subscriptions SET tz = ?2 WHERE chat_id = ?1",
                 params![chat_id, tz],
             )
-            .map(|n| n > 0)
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(subscribed > 0)
+    }
+
+    /// The time zone the chat chose with /timezone, subscribed or not.
+    pub fn chat_timezone(&self, chat_id: i64) -> Result<Option<String>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT tz FROM chat_zones WHERE chat_id = ?1",
+                params![chat_id],
+                |r| r.get(0),
+            )
+            .optional()
             .map_err(|e| self.err(e))
     }
 
@@ -373,6 +411,51 @@ fn row_to_subscription(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> 
     })
 }
 
+/// A database that had subscriptions cannot become empty without someone noticing: a
+/// missing or 0-byte file next to an existing index means the data was lost (a bad copy, a
+/// full disk, a wrong DATA_DIR), and starting empty would drop every subscription silently.
+/// The database once existed in this folder (written when it is first created): a missing
+/// database next to it was lost, not never made.
+const CREATED_MARKER: &str = "jianbao.sqlite3.created";
+
+fn warn_if_emptied(data_dir: &Path, path: &Path) {
+    let marker = data_dir.join(CREATED_MARKER);
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() == 0 => tracing::error!(
+            "database {} is empty (0 bytes): starting with no subscriptions; restore it from \
+             a backup (*.bak-v*) if there was one",
+            path.display()
+        ),
+        Err(_) if marker.exists() => tracing::error!(
+            "database {} was created here before and is gone: starting with no \
+             subscriptions; restore it from a backup (*.bak-v*) if there was one",
+            path.display()
+        ),
+        Err(_) => {
+            if let Err(e) = std::fs::write(&marker, chrono::Utc::now().to_rfc3339()) {
+                tracing::warn!("cannot write {}: {e}", marker.display());
+            }
+        }
+        Ok(_) => {}
+    }
+}
+
+/// Copies the database before its schema changes, with SQLite's own `VACUUM INTO` (a
+/// consistent copy even in WAL mode), to `jianbao.sqlite3.bak-v<old version>`. A failed copy
+/// is logged and the migration goes on: refusing to start would be worse.
+fn backup_before_migration(conn: &Connection, path: &Path, version: i64) {
+    let backup = path.with_extension(format!("sqlite3.bak-v{version}"));
+    let _ = std::fs::remove_file(&backup);
+    match conn.execute("VACUUM INTO ?1", params![backup.to_string_lossy()]) {
+        Ok(_) => tracing::info!(
+            "database schema {version} → {}: backup in {}",
+            MIGRATIONS.len(),
+            backup.display()
+        ),
+        Err(e) => tracing::warn!("cannot back up {} before migrating: {e}", path.display()),
+    }
+}
+
 /// A random 32-bit number from the OS-seeded hasher (no extra crate for one nonce).
 fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
@@ -447,6 +530,69 @@ mod tests {
         }
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.subscription(42).unwrap().unwrap().tz, "Asia/Shanghai");
+    }
+
+    #[test]
+    fn sessions_store_the_cut_query_and_expire_within_a_week() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let long = "经济".repeat(5000);
+        let s = store.save_search(1, &long, "relevance", 0).unwrap();
+        let loaded = store.load_search(1, s.id, s.nonce).unwrap().unwrap();
+        assert_eq!(loaded.query.chars().count(), MAX_SAVED_QUERY_CHARS);
+        // The clean-up runs every 100th session: those of last month go.
+        for _ in 0..99 {
+            store
+                .save_search(1, "新", "relevance", SEARCH_TTL_SECS + 10)
+                .unwrap();
+        }
+        assert_eq!(store.load_search(1, s.id, s.nonce).unwrap(), None);
+    }
+
+    #[test]
+    fn a_time_zone_is_remembered_without_a_subscription() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(!store.set_timezone(5, "Asia/Taipei").unwrap());
+        assert_eq!(
+            store.chat_timezone(5).unwrap().as_deref(),
+            Some("Asia/Taipei")
+        );
+        store
+            .upsert_subscription(5, "08:00", "Asia/Taipei", "", 1)
+            .unwrap();
+        assert!(store.set_timezone(5, "Europe/Berlin").unwrap());
+        assert_eq!(store.subscription(5).unwrap().unwrap().tz, "Europe/Berlin");
+    }
+
+    #[test]
+    fn a_migration_keeps_a_copy_of_the_old_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jianbao.sqlite3");
+        {
+            // A database of schema 3, as the previous release left it.
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute(
+                "INSERT INTO subscriptions (chat_id, time, tz, created_at) VALUES (9, '08:00', 'UTC', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.subscription(9).unwrap().is_some());
+        let backup = dir.path().join("jianbao.sqlite3.bak-v3");
+        let old = Connection::open(&backup).unwrap();
+        let version: i64 = old
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        let subs: i64 = old
+            .query_row("SELECT COUNT(*) FROM subscriptions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((version, subs), (3, 1));
     }
 
     #[test]

@@ -340,6 +340,23 @@ impl Tokenizer for BigramTokenizer {
     }
 }
 
+/// Characters that must never reach a reader: control characters (a NUL from a UTF-16 file
+/// read as bytes, escape sequences) and the bidirectional overrides and isolates that can
+/// flip a line's direction and disguise what follows. Line breaks and tabs are kept.
+pub fn is_hidden_control(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
+}
+
+/// `text` without [`is_hidden_control`] characters (borrowed when it has none).
+pub fn strip_hidden_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(is_hidden_control) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !is_hidden_control(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1465,3 +1465,124 @@ async fn many_chats_due_at_once_each_get_one_digest() {
     assert_eq!(bot.run(t + Duration::hours(1)).await.0, nothing());
     assert_all_messages_valid(&fake);
 }
+
+// ---------------------------------------------------------------------------
+// Revoked chats and lost indexes (reliability round 2)
+// ---------------------------------------------------------------------------
+
+/// A chat removed from ALLOWED_CHAT_IDS gets no more digests, and may still unsubscribe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_chat_gets_no_digest_and_can_still_unsubscribe() {
+    let fake = FakeApi::start().await;
+    let dirs = Dirs::new();
+    seed_basic(dirs.seeds());
+    let (kept, revoked) = (3001, 3002);
+    let allowed = |ids: &[i64]| Settings {
+        allowed_chat_ids: ids.iter().copied().collect(),
+        ..Settings::default()
+    };
+    let bot = start(&dirs, allowed(&[kept, revoked]), &fake);
+    let day = days_ago(SHANGHAI, 3);
+    let t = eight_on(SHANGHAI, day);
+    bot.subscribe(kept, "Asia/Shanghai", "", t - Duration::hours(1));
+    bot.subscribe(revoked, "Asia/Shanghai", "", t - Duration::hours(1));
+
+    // The operator removes `revoked` from the allowlist and restarts.
+    let scheduler = with_settings(&bot, allowed(&[kept]), &fake);
+    let (report, _) = scheduler.run_due(t + Duration::minutes(1)).await;
+    assert_eq!(report, delivered(1));
+    assert_eq!(fake.sent_texts(kept).len(), 1);
+    assert!(
+        fake.sent_texts(revoked).is_empty(),
+        "a revoked chat got a digest"
+    );
+    // Its next due time does not wake the scheduler either.
+    assert_eq!(
+        scheduler.next_due(t + Duration::minutes(1)),
+        Some(eight_on(SHANGHAI, plus_days(day, 1)))
+    );
+
+    let app = App::new(
+        bot.index.clone(),
+        bot.store.clone(),
+        allowed(&[kept]),
+        dirs.seeds().to_path_buf(),
+    );
+    let leave = jianbao::app::Incoming {
+        chat_id: revoked,
+        kind: jianbao::app::ChatKind::Private,
+        user_id: revoked,
+        text: "/unsubscribe".to_owned(),
+        sender_is_chat_admin: true,
+    };
+    let replies = tokio::task::block_in_place(|| app.handle_message(&leave, Utc::now()));
+    assert!(replies[0].html.contains("已取消订阅"), "{:?}", replies[0]);
+    assert!(bot.store.subscription(revoked).unwrap().is_none());
+    // Anything else stays refused.
+    let search = jianbao::app::Incoming {
+        text: "人工智能".to_owned(),
+        ..leave
+    };
+    let replies = tokio::task::block_in_place(|| app.handle_message(&search, Utc::now()));
+    assert!(replies[0].html.contains("授权"), "{:?}", replies[0]);
+}
+
+/// The index folder is lost and rebuilt: digests go on from where they were, neither
+/// skipping the articles that arrive meanwhile nor resending the old ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuilt_index_keeps_ingest_numbers_for_digests() {
+    let fake = FakeApi::start().await;
+    let dirs = Dirs::new();
+    // Old articles sort after the new ones by name: a rebuild that numbered the files afresh
+    // in name order would give the new ones the low numbers (hidden) and the old ones the
+    // high numbers (resent).
+    for i in 0..3 {
+        seed(
+            dirs.seeds(),
+            &format!("z_old{i}"),
+            &format!("旧文章{i}"),
+            "新华社",
+            "2024-07-08",
+            "已经推送过的旧文章。",
+        );
+    }
+    let bot = start(&dirs, settings(), &fake);
+    let chat = 4001;
+    let day = days_ago(SHANGHAI, 3);
+    let t = eight_on(SHANGHAI, day);
+    bot.subscribe(chat, "Asia/Shanghai", "", t - Duration::hours(1));
+    assert_eq!(bot.run(t + Duration::minutes(1)).await.0, delivered(1));
+    let cursor = bot.cursor(chat);
+    assert!(cursor.is_some());
+    drop(bot);
+
+    // The index is lost; two articles arrive; the bot starts again and rebuilds.
+    std::fs::remove_dir_all(dirs.data.path().join("index")).unwrap();
+    for i in 0..2 {
+        seed(
+            dirs.seeds(),
+            &format!("a_new{i}"),
+            &format!("新文章{i}"),
+            "人民日报",
+            "2024-07-12",
+            "重建索引之后才到的新文章。",
+        );
+    }
+    let bot = start(&dirs, settings(), &fake);
+    assert_eq!(bot.index.num_docs(), 5);
+    let next_day = eight_on(SHANGHAI, plus_days(day, 1));
+    bot.run(next_day + Duration::minutes(1)).await;
+    let sent = fake.sent_texts(chat);
+    assert_eq!(sent.len(), 2, "one digest a day");
+    for i in 0..2 {
+        assert!(sent[1].contains(&format!("新文章{i}")), "{}", sent[1]);
+    }
+    for i in 0..3 {
+        assert!(
+            !sent[1].contains(&format!("旧文章{i}")),
+            "resent after the rebuild: {}",
+            sent[1]
+        );
+    }
+    assert!(bot.cursor(chat) > cursor);
+}

@@ -619,19 +619,21 @@ async fn get_updates_honours_offset_and_long_polls() {
     assert_eq!(rest[0].id.0, 2);
     assert_eq!(bot.get_updates().await.expect("after offset").len(), 1);
 
-    // Nothing queued: the poll waits at most a second, whatever was asked.
+    // Nothing queued: the poll is held for the timeout asked (as Telegram holds it), then
+    // answered empty.
     let started = Instant::now();
-    let none = bot
-        .get_updates()
-        .offset(3)
-        .timeout(30)
-        .await
-        .expect("empty");
+    let none = bot.get_updates().offset(3).timeout(2).await.expect("empty");
     assert!(none.is_empty());
     let waited = started.elapsed();
     assert!(
-        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(4),
         "{waited:?}"
+    );
+    // The poll was recorded when it arrived, with what it asked.
+    let polls = fake.requests_for("getupdates");
+    assert_eq!(
+        polls.last().map(|r| r.params["timeout"].clone()),
+        Some(2.into())
     );
 
     // A push wakes a waiting poll at once.

@@ -147,9 +147,16 @@ impl App {
         if msg.kind == ChatKind::Group && command.is_none() {
             return Vec::new();
         }
-        if !self.settings.chat_allowed(msg.chat_id) {
+        // A revoked chat may still leave: /unsubscribe always works (for those who may
+        // change the chat's subscription).
+        let leaving = command == Some(Command::Unsubscribe);
+        if !self.settings.chat_allowed(msg.chat_id) && !leaving {
             return vec![Reply::text(NOT_ALLOWED)];
         }
+        fit_replies(self.answer(msg, command, now))
+    }
+
+    fn answer(&self, msg: &Incoming, command: Option<Command>, now: DateTime<Utc>) -> Vec<Reply> {
         let Some(command) = command else {
             return vec![self.search_reply(msg.chat_id, &msg.text, now)];
         };
@@ -157,7 +164,7 @@ impl App {
             Command::Start => vec![Reply::text(start_text())],
             Command::Help => vec![Reply::text(help_text())],
             Command::Search(q) => vec![self.search_reply(msg.chat_id, &q, now)],
-            Command::Latest(args) => vec![self.latest_reply(&args)],
+            Command::Latest(args) => self.latest_reply(&args),
             Command::Stats | Command::Reindex if !self.settings.is_admin(msg.user_id) => {
                 vec![Reply::text(ADMINS_ONLY)]
             }
@@ -174,7 +181,7 @@ impl App {
             Command::Unknown(_) if msg.kind == ChatKind::Group => Vec::new(),
             Command::Unknown(name) => vec![Reply::text(format!(
                 "不认识的命令 /{}。发送 /help 查看可用命令。",
-                escape_html(&name)
+                escape_html(&echo(&name, 32))
             ))],
         }
     }
@@ -316,7 +323,7 @@ impl App {
             .collect()
     }
 
-    fn latest_reply(&self, args: &str) -> Reply {
+    fn latest_reply(&self, args: &str) -> Vec<Reply> {
         let mut words = args.split_whitespace();
         let (count, rest) = match words.next().map(|w| w.parse::<usize>()) {
             Some(Ok(n)) => (n.clamp(1, 20), words.collect::<Vec<_>>().join(" ")),
@@ -342,12 +349,16 @@ impl App {
                     results.total,
                     blocks.join("\n\n")
                 );
-                Reply::text(render::split_message(&html, render::TELEGRAM_MAX_CHARS).swap_remove(0))
+                // Every article the header counts is shown: as many messages as it takes.
+                render::split_message(&html, render::TELEGRAM_MAX_CHARS)
+                    .into_iter()
+                    .map(Reply::text)
+                    .collect()
             }
-            Ok(_) => Reply::text("没有找到文章。"),
+            Ok(_) => vec![Reply::text("没有找到文章。")],
             Err(e) => {
                 tracing::error!("latest failed: {e}");
-                Reply::text("出错了，请稍后再试。")
+                vec![Reply::text("出错了，请稍后再试。")]
             }
         }
     }
@@ -423,10 +434,10 @@ impl App {
             }
         }
         let existing = self.store.subscription(chat_id).ok().flatten();
-        let tz_name = existing.as_ref().map_or_else(
-            || self.settings.default_tz.name().to_owned(),
-            |s| s.tz.clone(),
-        );
+        let tz_name = match &existing {
+            Some(s) => s.tz.clone(),
+            None => self.chat_zone(chat_id).name().to_owned(),
+        };
         let time_text = time.format("%H:%M").to_string();
         if let Err(e) = self.store.upsert_subscription(
             chat_id,
@@ -521,7 +532,10 @@ impl App {
                         .join("、")
                 )
             };
-            return Reply::text(format!("不认识的时区「{}」。{hint}", escape_html(name)));
+            return Reply::text(format!(
+                "不认识的时区「{}」。{hint}",
+                escape_html(&echo(name, 64))
+            ));
         };
         match self.store.set_timezone(chat_id, tz.name()) {
             Ok(true) => {
@@ -535,12 +549,25 @@ impl App {
                     escape_html(tz.name())
                 ))
             }
-            Ok(false) => Reply::text("请先发送 /subscribe 订阅，再设置时区。"),
+            Ok(false) => Reply::text(format!(
+                "✅ 时区已设为 {}。\n这个聊天还没有订阅：发送 /subscribe [HH:MM] 订阅后，简报按这个时区推送。",
+                escape_html(tz.name())
+            )),
             Err(e) => {
                 tracing::error!("timezone update failed: {e}");
                 Reply::text("操作失败，请稍后再试。")
             }
         }
+    }
+
+    /// The zone the chat chose with /timezone, or the default.
+    fn chat_zone(&self, chat_id: i64) -> Tz {
+        self.store
+            .chat_timezone(chat_id)
+            .ok()
+            .flatten()
+            .and_then(|name| name.parse().ok())
+            .unwrap_or(self.settings.default_tz)
     }
 
     /// `/digest`: what the next digest would hold, now; the schedule and cursor stay as they are.
@@ -554,7 +581,7 @@ impl App {
         let tz: Tz = sub
             .as_ref()
             .and_then(|s| s.tz.parse().ok())
-            .unwrap_or(self.settings.default_tz);
+            .unwrap_or_else(|| self.chat_zone(chat_id));
         let label = schedule::local_date(tz, now).format("%Y-%m-%d").to_string();
         match digest::select(
             &self.index,
@@ -605,25 +632,60 @@ fn page_buttons(id: i64, nonce: u32, page: usize, pages: usize) -> Vec<Button> {
     buttons
 }
 
+/// At most `max` characters of what the user typed, for quoting it back: a reply that echoes
+/// a 4,000-character argument would pass Telegram's limit and never arrive.
+fn echo(text: &str, max: usize) -> String {
+    let mut chars = text.chars();
+    let mut shown: String = chars.by_ref().take(max).collect();
+    if chars.next().is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
 fn suggest_timezones(input: &str) -> Vec<&'static str> {
     let needle = input.to_ascii_lowercase().replace(' ', "_");
     let city = needle.rsplit('/').next().unwrap_or(&needle).to_owned();
+    // The first three characters (not bytes: `ab上海` has no byte 3 boundary).
+    let prefix: String = city.chars().take(3).collect();
     let mut found: Vec<&'static str> = chrono_tz::TZ_VARIANTS
         .iter()
         .map(|tz| tz.name())
         .filter(|name| {
             let lower = name.to_ascii_lowercase();
             lower.contains(&needle)
-                || (city.len() >= 3
+                || (prefix.chars().count() >= 3
                     && lower
                         .rsplit('/')
                         .next()
-                        .is_some_and(|c| c.starts_with(&city[..3])))
+                        .is_some_and(|c| c.starts_with(&prefix)))
         })
         .collect();
     found.sort_by_key(|n| n.len());
     found.truncate(5);
     found
+}
+
+/// Every reply within Telegram's 4096 characters: one that is longer (whatever produced it)
+/// is split at paragraph or sentence ends; its buttons go with the last part.
+fn fit_replies(replies: Vec<Reply>) -> Vec<Reply> {
+    let mut out = Vec::with_capacity(replies.len());
+    for reply in replies {
+        if render::visible_len(&reply.html) <= render::TELEGRAM_MAX_CHARS {
+            out.push(reply);
+            continue;
+        }
+        let mut parts = render::split_message(&reply.html, render::TELEGRAM_MAX_CHARS);
+        let last = parts.pop();
+        out.extend(parts.into_iter().map(Reply::text));
+        if let Some(last) = last {
+            out.push(Reply {
+                html: last,
+                buttons: reply.buttons,
+            });
+        }
+    }
+    out
 }
 
 pub fn usage_hint() -> String {
@@ -695,5 +757,43 @@ mod tests {
     fn timezone_suggestions() {
         assert!(suggest_timezones("shanghai").contains(&"Asia/Shanghai"));
         assert!(suggest_timezones("Asia/Shangai").contains(&"Asia/Shanghai"));
+    }
+
+    #[test]
+    fn timezone_suggestions_take_characters_not_bytes() {
+        // Each of these panicked with "byte index 3 is not a char boundary".
+        for input in ["ab上海", "aaé", "x/ab上", "上海", "é", "ééé"] {
+            let _ = suggest_timezones(input);
+        }
+        assert!(suggest_timezones("shaé").contains(&"Asia/Shanghai"));
+    }
+
+    #[test]
+    fn echoed_input_is_capped() {
+        assert_eq!(echo("abc", 5), "abc");
+        assert_eq!(echo("上海上海上海", 2), "上海…");
+    }
+
+    #[test]
+    fn long_replies_are_split_and_keep_their_buttons() {
+        let button = Button {
+            label: "下一页 ▶".into(),
+            data: "p:1:2:2".into(),
+        };
+        let long = Reply {
+            html: format!("<b>标题</b>\n{}", "很长的一段话。".repeat(1500)),
+            buttons: vec![button.clone()],
+        };
+        let parts = fit_replies(vec![long]);
+        assert!(parts.len() > 1);
+        for p in &parts {
+            assert!(render::visible_len(&p.html) <= render::TELEGRAM_MAX_CHARS);
+        }
+        assert_eq!(parts.last().map(|p| p.buttons.clone()), Some(vec![button]));
+        assert!(
+            parts[..parts.len() - 1]
+                .iter()
+                .all(|p| p.buttons.is_empty())
+        );
     }
 }

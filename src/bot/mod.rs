@@ -3,6 +3,7 @@
 
 pub mod outbox;
 pub mod pacer;
+pub mod queue;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use teloxide::types::{
 use teloxide::update_listeners::Polling;
 
 pub use outbox::{Delivery, Outbox};
+pub use queue::{ChatQueues, Job};
 
 use crate::app::{App, CallbackOutcome, ChatKind, Incoming, command::MENU};
 use crate::config::redact;
@@ -32,7 +34,13 @@ pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
         .branch(Update::filter_inline_query().endpoint(on_inline))
 }
 
-async fn on_message(app: Arc<App>, outbox: Arc<Outbox>, msg: Message) -> HandlerResult {
+async fn on_message(
+    app: Arc<App>,
+    outbox: Arc<Outbox>,
+    queues: Arc<ChatQueues>,
+    limit: Arc<CoreLimit>,
+    msg: Message,
+) -> HandlerResult {
     let Some(text) = msg.text() else {
         return Ok(());
     };
@@ -52,6 +60,14 @@ async fn on_message(app: Arc<App>, outbox: Arc<Outbox>, msg: Message) -> Handler
     let Some(user_id) = msg.from.as_ref().map(|u| u.id.0 as i64) else {
         return Ok(());
     };
+    if !queues.has_room(chat_id) {
+        // This chat writes faster than it can be answered: no search for what would be
+        // dropped anyway.
+        if kind == ChatKind::Private || app.command_of(text).is_some() {
+            queues.dropped(chat_id);
+        }
+        return Ok(());
+    }
     let mut text = text.to_owned();
     if msg.forward_origin().is_some() {
         // A forwarded message is never a command: someone else wrote it.
@@ -79,14 +95,41 @@ async fn on_message(app: Arc<App>, outbox: Arc<Outbox>, msg: Message) -> Handler
         text,
         sender_is_chat_admin,
     };
-    let app2 = app.clone();
-    // Searches and SQLite run on the blocking pool: a slow one never stalls other chats.
-    let replies =
-        tokio::task::spawn_blocking(move || app2.handle_message(&incoming, Utc::now())).await?;
+    let replies = limit
+        .run(move || app.handle_message(&incoming, Utc::now()))
+        .await?;
+    // Handed over, not awaited: the chat's pace must not hold this chat's update worker.
     for reply in replies {
-        outbox.send(chat_id, &reply).await;
+        if !queues.push(chat_id, Job::Send(reply)) {
+            queues.dropped(chat_id);
+        }
     }
     Ok(())
+}
+
+/// Bounds the core calls (searches, excerpts, SQLite) running at once on the blocking pool:
+/// each may hold a few MB of folded text, and a burst of hundreds must queue, not all run.
+pub struct CoreLimit(tokio::sync::Semaphore);
+
+impl CoreLimit {
+    pub fn new(permits: usize) -> Arc<CoreLimit> {
+        Arc::new(CoreLimit(tokio::sync::Semaphore::new(permits.max(1))))
+    }
+
+    /// Two per core: searches are CPU-bound and short.
+    pub fn for_this_machine() -> Arc<CoreLimit> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::new(cores * 2)
+    }
+
+    /// Runs `f` on the blocking pool once a permit is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, anyhow::Error> {
+        let _permit = self.0.acquire().await?;
+        Ok(tokio::task::spawn_blocking(f).await?)
+    }
 }
 
 async fn is_chat_admin(bot: &Bot, chat: ChatId, user: Option<&teloxide::types::User>) -> bool {
@@ -100,7 +143,13 @@ async fn is_chat_admin(bot: &Bot, chat: ChatId, user: Option<&teloxide::types::U
     }
 }
 
-async fn on_callback(app: Arc<App>, outbox: Arc<Outbox>, q: CallbackQuery) -> HandlerResult {
+async fn on_callback(
+    app: Arc<App>,
+    outbox: Arc<Outbox>,
+    queues: Arc<ChatQueues>,
+    limit: Arc<CoreLimit>,
+    q: CallbackQuery,
+) -> HandlerResult {
     let bot = outbox.bot().clone();
     let (Some(data), Some(message)) = (q.data.clone(), q.message.as_ref()) else {
         bot.answer_callback_query(q.id.clone())
@@ -111,29 +160,47 @@ async fn on_callback(app: Arc<App>, outbox: Arc<Outbox>, q: CallbackQuery) -> Ha
     };
     let chat_id = message.chat().id.0;
     let message_id = message.id();
-    let app2 = app.clone();
-    let outcome = tokio::task::spawn_blocking(move || app2.handle_callback(chat_id, &data)).await?;
+    if !queues.has_room(chat_id) {
+        answer_callback(&bot, &q, Some("操作太频繁，请稍等再按。".to_owned())).await;
+        return Ok(());
+    }
+    let outcome = limit
+        .run(move || app.handle_callback(chat_id, &data))
+        .await?;
     match outcome {
         CallbackOutcome::Edit(reply) => {
-            outbox.edit(chat_id, message_id, &reply).await;
-            if let Err(e) = bot.answer_callback_query(q.id.clone()).await {
-                tracing::warn!("answerCallbackQuery failed: {e}");
-            }
+            // Answered first: Telegram shows a spinner until then, and the edit waits for the
+            // chat's send pace.
+            answer_callback(&bot, &q, None).await;
+            queues.push(chat_id, Job::Edit(message_id, reply));
         }
-        CallbackOutcome::Notice(text) => {
-            if let Err(e) = bot.answer_callback_query(q.id.clone()).text(text).await {
-                tracing::warn!("answerCallbackQuery failed: {e}");
-            }
-        }
+        CallbackOutcome::Notice(text) => answer_callback(&bot, &q, Some(text)).await,
     }
     Ok(())
 }
 
-async fn on_inline(app: Arc<App>, outbox: Arc<Outbox>, q: InlineQuery) -> HandlerResult {
+async fn answer_callback(bot: &Bot, q: &CallbackQuery, text: Option<String>) {
+    let mut req = bot.answer_callback_query(q.id.clone());
+    if let Some(text) = text {
+        req = req.text(text);
+    }
+    if let Err(e) = req.await {
+        tracing::warn!("answerCallbackQuery failed: {e}");
+    }
+}
+
+async fn on_inline(
+    app: Arc<App>,
+    outbox: Arc<Outbox>,
+    limit: Arc<CoreLimit>,
+    q: InlineQuery,
+) -> HandlerResult {
     let user_id = q.from.id.0 as i64;
     let query = q.query.clone();
-    let app2 = app.clone();
-    let articles = tokio::task::spawn_blocking(move || app2.handle_inline(user_id, &query)).await?;
+    let personal = app.settings.restricted();
+    let articles = limit
+        .run(move || app.handle_inline(user_id, &query))
+        .await?;
     let results: Vec<InlineQueryResult> = articles
         .into_iter()
         .map(|a| {
@@ -153,6 +220,9 @@ async fn on_inline(app: Arc<App>, outbox: Arc<Outbox>, q: InlineQuery) -> Handle
         .bot()
         .answer_inline_query(q.id.clone(), results)
         .cache_time(30)
+        // With an allowlist the answer depends on who asks: Telegram must not hand one
+        // user's cached results to another.
+        .is_personal(personal)
         .await
     {
         tracing::warn!("answerInlineQuery failed: {e}");
@@ -164,15 +234,18 @@ async fn on_inline(app: Arc<App>, outbox: Arc<Outbox>, q: InlineQuery) -> Handle
 struct RedactingErrorHandler {
     token: String,
     what: &'static str,
+    /// Polling errors are retried by teloxide (a network blip is not an error of ours).
+    warn_only: bool,
 }
 
 impl<E: std::fmt::Debug + Send + Sync + 'static> ErrorHandler<E> for RedactingErrorHandler {
     fn handle_error(self: Arc<Self>, error: E) -> futures_util::future::BoxFuture<'static, ()> {
-        tracing::error!(
-            "{}: {}",
-            self.what,
-            redact(&format!("{error:?}"), &self.token)
-        );
+        let text = redact(&format!("{error:?}"), &self.token);
+        if self.warn_only {
+            tracing::warn!("{}: {text}", self.what);
+        } else {
+            tracing::error!("{}: {text}", self.what);
+        }
         Box::pin(async {})
     }
 }
@@ -226,6 +299,33 @@ impl Running {
     }
 }
 
+/// How long a `getUpdates` call may wait for an update. Long polls keep an idle bot to a
+/// couple of requests a minute and still hand over a message the moment it arrives.
+pub const POLL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
+/// The polling client's own timeout must outlast the poll: teloxide's default client gives
+/// up after 17 s, so every idle 25 s poll ended in a timeout, an ERROR line and teloxide's
+/// back-off (up to 64 s without polling, the late answers after a quiet spell).
+pub const POLL_CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// A bot for long polling only: same token and server as `bot`, a client that waits longer
+/// than [`POLL_TIMEOUT`]. Sends keep the short default timeout (a stuck send fails fast).
+fn polling_bot(bot: &Bot) -> anyhow::Result<Bot> {
+    let client = teloxide::net::default_reqwest_settings()
+        .timeout(POLL_CLIENT_TIMEOUT)
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client for polling: {e}"))?;
+    Ok(Bot::with_client(bot.token(), client).set_api_url(bot.api_url()))
+}
+
+/// Updates of one chat are handled in order, each chat by its own worker; inline queries,
+/// which have no chat, by their sender's, so one user's typing never queues behind another's.
+fn worker_key(update: &Update) -> Option<i64> {
+    update
+        .chat()
+        .map(|c| c.id.0)
+        .or_else(|| update.from().map(|u| u.id.0 as i64))
+}
+
 /// Starts the bot: learns its name, registers the command menu, then polls.
 pub async fn start(app: Arc<App>, outbox: Arc<Outbox>, token: &str) -> anyhow::Result<Running> {
     let bot = outbox.bot().clone();
@@ -247,21 +347,25 @@ pub async fn start(app: Arc<App>, outbox: Arc<Outbox>, token: &str) -> anyhow::R
             redact(&e.to_string(), token)
         );
     }
-    let mut dispatcher = Dispatcher::builder(bot.clone(), handler_tree())
-        .dependencies(dptree::deps![app, outbox])
+    let queues = ChatQueues::new(outbox.clone());
+    let limit = CoreLimit::for_this_machine();
+    let poller = polling_bot(&bot)?;
+    let mut dispatcher = Dispatcher::builder(poller.clone(), handler_tree())
+        .dependencies(dptree::deps![app, outbox, queues, limit])
+        .distribution_function(worker_key)
         .default_handler(|_| async {})
         .error_handler(Arc::new(RedactingErrorHandler {
             token: token.to_owned(),
             what: "update handler failed",
+            warn_only: false,
         }))
         .build();
     let shutdown = dispatcher.shutdown_token();
-    let listener = Polling::builder(bot)
-        .timeout(std::time::Duration::from_secs(25))
-        .build();
+    let listener = Polling::builder(poller).timeout(POLL_TIMEOUT).build();
     let listener_errors = Arc::new(RedactingErrorHandler {
         token: token.to_owned(),
-        what: "polling failed",
+        what: "polling failed (retrying)",
+        warn_only: true,
     });
     let handle = tokio::spawn(async move {
         dispatcher
@@ -269,4 +373,48 @@ pub async fn start(app: Arc<App>, outbox: Arc<Outbox>, token: &str) -> anyhow::R
             .await;
     });
     Ok(Running { shutdown, handle })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn core_calls_run_at_most_the_permits_at_once() {
+        let limit = CoreLimit::new(3);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..24 {
+            let (limit, running, most) = (limit.clone(), running.clone(), most.clone());
+            tasks.push(tokio::spawn(async move {
+                limit
+                    .run(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task").expect("core call");
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn inline_queries_get_their_senders_worker() {
+        // From text, as teloxide reads updates (its parser needs a string source).
+        let update: Update = serde_json::from_str(
+            r#"{"update_id": 1, "inline_query": {"id": "q1",
+                "from": {"id": 77, "is_bot": false, "first_name": "U"},
+                "query": "人工智能", "offset": ""}}"#,
+        )
+        .expect("an inline query update");
+        assert_eq!(worker_key(&update), Some(77));
+    }
 }

@@ -24,6 +24,10 @@ use crate::render::html_to_plain;
 pub use crate::scheduler::Delivery;
 
 const MAX_RETRY_AFTER: u32 = 5;
+/// A flood wait longer than this is not waited out by a send: a reply that late is no answer,
+/// and a digest send fails and is retried by the scheduler (in minutes) instead of holding a
+/// delivery task and its chat's queue for as long as Telegram asks.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 // teloxide itself waits 10 s before reporting a 5xx, so one more try is plenty.
 const MAX_SERVER_RETRIES: u32 = 1;
 
@@ -168,7 +172,9 @@ impl Outbox {
         loop {
             self.wait_turn(chat_id, priority).await;
             match make().await {
-                Err(RequestError::RetryAfter(wait)) if flood_waits < MAX_RETRY_AFTER => {
+                Err(RequestError::RetryAfter(wait))
+                    if flood_waits < MAX_RETRY_AFTER && wait.duration() <= MAX_RETRY_WAIT =>
+                {
                     flood_waits += 1;
                     tracing::warn!(
                         "chat {chat_id}: flood limit, retrying after {} s",

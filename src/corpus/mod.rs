@@ -183,14 +183,34 @@ fn has_seed_extension(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("txt") || e.eq_ignore_ascii_case("md"))
 }
 
+/// Opens for reading without blocking: opening a FIFO with no writer blocks in `open` itself,
+/// before its type could be checked. Reads of a regular file ignore the flag.
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    options.open(path)
+}
+
 /// Reads and parses one seed file.
 pub fn load(file: &SeedFile) -> Result<Article, Skip> {
     if file.size > MAX_FILE_BYTES {
         return Err(Skip::TooLarge(file.size));
     }
     let unreadable = |e: std::io::Error| Skip::Unreadable(e.kind().to_string());
-    let mut opened = std::fs::File::open(&file.path).map_err(unreadable)?;
+    let mut opened = open_nonblocking(&file.path).map_err(unreadable)?;
     let metadata = opened.metadata().map_err(unreadable)?;
+    // The type is checked on the handle: a FIFO or device swapped in after the scan would
+    // otherwise block the read (and the whole sync) for good.
+    if !metadata.is_file() {
+        return Err(Skip::Unreadable(
+            "not a regular file (replaced since the scan)".to_owned(),
+        ));
+    }
     // Opening follows the path again: if the file was replaced since the scan, read it only
     // if what was opened is still inside the folder (a new version saved by a rename is; a
     // symlink out of the folder swapped in after the scan is not).
@@ -225,6 +245,8 @@ pub fn parse(id: &str, bytes: &[u8]) -> Result<Article, Skip> {
     if text.trim().is_empty() {
         return Err(Skip::Empty);
     }
+    // NULs, other control characters and direction overrides are never article text.
+    let text = crate::text::strip_hidden_controls(&text);
     let text = normalize_newlines(text.trim_start_matches('\u{feff}'));
     let (fm, body) = frontmatter::split(&text);
     let title = fm

@@ -1,6 +1,7 @@
 //! The on-disk tantivy index under `DATA_DIR/index`: opening (and rebuilding an index written by
 //! another schema version), syncing it with the seeds folder, and handing out searchers.
 
+pub mod ledger;
 pub mod schema;
 mod sync;
 
@@ -32,6 +33,8 @@ pub enum IndexError {
         path: PathBuf,
         source: tantivy::TantivyError,
     },
+    #[error("ingest ledger {path}: {message}")]
+    Ledger { path: PathBuf, message: String },
     #[error("cannot prepare the data folder {path}: {source}")]
     Io {
         path: PathBuf,
@@ -58,6 +61,8 @@ pub struct SearchIndex {
     /// Serializes syncs within this process (tantivy's lock file covers other processes), and
     /// holds what this process's syncs skipped (see [`sync::Skipped`]).
     sync_lock: Mutex<sync::Skipped>,
+    /// Ingest numbers, kept outside the index so that they survive a rebuild.
+    ledger: ledger::Ledger,
 }
 
 impl SearchIndex {
@@ -95,6 +100,7 @@ impl SearchIndex {
             Err(source) => return Err(tantivy_err(source)),
         };
         register_tokenizers(&index);
+        let ledger = ledger::Ledger::open(data_dir)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
@@ -106,6 +112,7 @@ impl SearchIndex {
             fields,
             dir,
             sync_lock: Mutex::new(sync::Skipped::default()),
+            ledger,
         })
     }
 

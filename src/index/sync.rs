@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
+use super::ledger::Entry;
 use super::{IndexError, SearchIndex, schema};
 use crate::corpus::dates::date_key;
 use crate::corpus::{self, Article, SeedFile, Skip};
@@ -168,6 +169,25 @@ pub(super) fn run(
     let mut info = index.commit_info();
     info.schema = schema::SCHEMA_VERSION;
     let now = chrono::Utc::now().timestamp();
+    let ledger = &index.ledger;
+    if ledger.is_empty()? && !existing.is_empty() {
+        // An index from before the ledger: remember what it holds, so a later rebuild keeps it.
+        let known: Vec<(String, Entry)> = existing
+            .iter()
+            .map(|(k, e)| {
+                let entry = Entry {
+                    seq: e.seq,
+                    indexed_at: e.indexed_at,
+                };
+                (k.clone(), entry)
+            })
+            .collect();
+        ledger.record(&known)?;
+    }
+    // Numbers continue above everything ever handed out, whatever the index remembers.
+    info.next_seq = info.next_seq.max(ledger.next_seq()?);
+    let mut first_entries: Vec<(String, Entry)> = Vec::new();
+    let mut ledger_error: Option<IndexError> = None;
 
     for key in &removed {
         writer.delete_term(Term::from_field_text(f.key, key));
@@ -240,8 +260,23 @@ pub(super) fn run(
             }
             None => {
                 report.added += 1;
-                info.next_seq += 1;
-                (info.next_seq - 1, now)
+                match ledger.lookup(&file.key) {
+                    // Back after a rebuild (or a removal): the number it had.
+                    Ok(Some(e)) => (e.seq, e.indexed_at),
+                    Ok(None) => {
+                        info.next_seq += 1;
+                        let entry = Entry {
+                            seq: info.next_seq - 1,
+                            indexed_at: now,
+                        };
+                        first_entries.push((file.key.clone(), entry));
+                        (entry.seq, entry.indexed_at)
+                    }
+                    Err(e) => {
+                        ledger_error.get_or_insert(e);
+                        (info.next_seq, now)
+                    }
+                }
             }
         };
         writer.add_document(to_document(&f, file, prepared, seq, indexed_at))?;
@@ -253,6 +288,12 @@ pub(super) fn run(
     })
     .map_err(tantivy_err)?;
 
+    if let Some(e) = ledger_error {
+        // Nothing is committed: numbers the ledger does not know could be handed out twice.
+        return Err(e);
+    }
+    // Before the commit that uses them (see `ledger`).
+    ledger.record(&first_entries)?;
     info.synced_at = now;
     let payload = serde_json::to_string(&info).unwrap_or_default();
     let mut prepared = writer.prepare_commit().map_err(tantivy_err)?;

@@ -96,13 +96,10 @@ impl BotHarness {
     /// Sends a text update and checks that no message is sent in reply.
     pub async fn say_nothing_back(&self, chat_id: i64, chat_type: &str, text: &str) {
         let before = self.fake.requests_for("sendmessage").len();
-        let updates_before = self.fake.requests_for("getupdates").len();
         self.fake
             .push_update(text_message(chat_id, chat_type, 7, text));
-        // Two more polls: the update was fetched and handled.
-        self.fake
-            .wait_for("getupdates", updates_before + 2, WAIT)
-            .await;
+        // The update was fetched and dispatched; give its handler a moment.
+        self.fake.wait_fetched(WAIT).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(
             self.fake.requests_for("sendmessage").len(),
@@ -142,14 +139,10 @@ impl BotHarness {
         // Start-up calls (getMe, setMyCommands, deleteWebhook) are over once polling began.
         self.fake.wait_for("getupdates", 1, WAIT).await;
         let calls_before = self.non_polling_calls();
-        let polls_before = self.fake.requests_for("getupdates").len();
         for update in updates {
             self.fake.push_update(update);
         }
-        // Two more polls: the updates were fetched and dispatched.
-        self.fake
-            .wait_for("getupdates", polls_before + 2, WAIT)
-            .await;
+        self.fake.wait_fetched(WAIT).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(self.non_polling_calls(), calls_before);
     }

@@ -34,9 +34,10 @@ pub const BOT_USERNAME: &str = "jianbao_test_bot";
 const MAX_MESSAGE_LEN: usize = 4096;
 /// Telegram's limit on an inline button's callback data (bytes).
 const MAX_CALLBACK_DATA: usize = 64;
-/// The longest a `getUpdates` call waits for an update: long enough to avoid a
-/// busy loop, short enough that a test never waits on a poll.
-const MAX_POLL_WAIT: Duration = Duration::from_secs(1);
+/// The longest a `getUpdates` call waits for an update. Telegram holds a long poll for the
+/// requested `timeout` (at most 50 s) and answers `[]` only then, so the fake does too: a
+/// client whose HTTP timeout is shorter than its polling timeout fails here as it does there.
+const MAX_POLL_WAIT: Duration = Duration::from_secs(50);
 
 /// Makes reqwest clients that honour proxy variables (those built by
 /// `Bot::new` / `Bot::from_env`, e.g. inside the application) bypass any
@@ -292,6 +293,35 @@ impl FakeApi {
                     "FakeApi::wait_for: expected at least {count} `{method}` request(s) within \
                      {timeout:?}, got {}; requests seen: {}",
                     found.len(),
+                    self.describe_requests()
+                );
+            }
+        }
+    }
+
+    /// Waits until the bot has taken every update pushed so far: teloxide asks for the next
+    /// batch, confirming the earlier ones by its offset, only once the dispatcher has handed
+    /// each of them to a worker. Panics after `timeout`.
+    pub async fn wait_fetched(&self, timeout: Duration) {
+        let last = self.state().last_update_id;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let recorded = self.inner.request_recorded.notified();
+            tokio::pin!(recorded);
+            recorded.as_mut().enable();
+            let confirmed = self
+                .requests_for("getupdates")
+                .iter()
+                .filter_map(|r| r.params["offset"].as_i64())
+                .max()
+                .unwrap_or(0);
+            if confirmed > last {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, recorded).await.is_err() {
+                panic!(
+                    "FakeApi::wait_fetched: updates up to {last} not confirmed within {timeout:?} \
+                     (highest offset {confirmed}); requests seen: {}",
                     self.describe_requests()
                 );
             }
@@ -559,8 +589,13 @@ async fn answer_method(inner: &Inner, method: &str, params: Value, at: Instant) 
         }
     }
 
+    if method == "getupdates" {
+        // A long poll is recorded when it arrives, as Telegram sees it: tests wait for "the
+        // bot is polling" and read the offset it confirms without waiting out the poll.
+        inner.record(method, params.clone(), at, 200);
+        return get_updates(inner, &params).await;
+    }
     let answer = match method {
-        "getupdates" => get_updates(inner, &params).await,
         "sendmessage" | "editmessagetext" => {
             let chat_fault =
                 chat_id_of(&params).and_then(|chat| inner.lock().chat_faults.get(&chat).cloned());

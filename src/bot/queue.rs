@@ -1,0 +1,159 @@
+//! Per-chat reply queues. A handler hands its replies over and returns at once, so one chat's
+//! send pace (about one message a second) never holds teloxide's dispatcher, which would
+//! otherwise stop delivering updates to every chat once that chat's worker queue is full.
+//!
+//! Each chat has a short backlog. A chat that writes faster than it can be answered has its
+//! excess dropped before any search runs, with one notice per flood; edits of the same message
+//! (page presses) are coalesced into the newest one.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use teloxide::types::MessageId;
+
+use super::Outbox;
+use crate::app::Reply;
+
+/// Replies that may wait for one chat. Telegram lets a chat receive about one message a
+/// second, so ten queued replies are ten seconds of backlog (a pasted list of queries still
+/// gets all its answers): anything beyond that is a flood, not a conversation.
+pub const MAX_BACKLOG: usize = 10;
+
+/// Told once to a chat whose messages are being dropped.
+pub const FLOOD_NOTICE: &str =
+    "消息太多了，我跳过了一部分。请等我回复完再发，或把几个词合成一次搜索。";
+
+/// One thing to deliver to a chat.
+#[derive(Debug, Clone)]
+pub enum Job {
+    Send(Reply),
+    Edit(MessageId, Reply),
+}
+
+#[derive(Default)]
+struct ChatState {
+    jobs: VecDeque<Job>,
+    /// A reply is being delivered right now (it no longer sits in `jobs`).
+    busy: bool,
+    /// The flood notice is queued or sent for this backlog; cleared when the chat catches up.
+    noticed: bool,
+}
+
+impl ChatState {
+    fn load(&self) -> usize {
+        self.jobs.len() + usize::from(self.busy)
+    }
+}
+
+/// The queues of all chats with something to deliver; a chat's entry goes when it is empty.
+pub struct ChatQueues {
+    outbox: Arc<Outbox>,
+    chats: Mutex<HashMap<i64, ChatState>>,
+}
+
+impl ChatQueues {
+    pub fn new(outbox: Arc<Outbox>) -> Arc<ChatQueues> {
+        Arc::new(ChatQueues {
+            outbox,
+            chats: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn chats(&self) -> MutexGuard<'_, HashMap<i64, ChatState>> {
+        self.chats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether another reply for this chat would still be delivered. Checked before the
+    /// (expensive) answer is computed, so a flood costs no searches.
+    pub fn has_room(&self, chat_id: i64) -> bool {
+        self.chats()
+            .get(&chat_id)
+            .is_none_or(|s| s.load() < MAX_BACKLOG)
+    }
+
+    /// Replies waiting or in delivery for this chat.
+    pub fn backlog(&self, chat_id: i64) -> usize {
+        self.chats().get(&chat_id).map_or(0, ChatState::load)
+    }
+
+    /// Queues a job. Returns false (and drops it) when the chat's backlog is full; an edit of
+    /// a message that already has an edit waiting replaces that edit instead.
+    pub fn push(self: &Arc<Self>, chat_id: i64, job: Job) -> bool {
+        let mut chats = self.chats();
+        let fresh = !chats.contains_key(&chat_id);
+        let state = chats.entry(chat_id).or_default();
+        if let Job::Edit(id, reply) = &job {
+            let pending = state
+                .jobs
+                .iter_mut()
+                .find(|j| matches!(j, Job::Edit(other, _) if other == id));
+            if let Some(Job::Edit(_, old)) = pending {
+                *old = reply.clone();
+                return true;
+            }
+        }
+        if state.load() >= MAX_BACKLOG {
+            return false;
+        }
+        state.jobs.push_back(job);
+        if fresh {
+            self.spawn_drain(chat_id);
+        }
+        true
+    }
+
+    /// A message was dropped: tell the chat once per flood. The notice may go past the
+    /// backlog limit by one, so the flooder learns why answers stopped.
+    pub fn dropped(self: &Arc<Self>, chat_id: i64) {
+        let mut chats = self.chats();
+        let fresh = !chats.contains_key(&chat_id);
+        let state = chats.entry(chat_id).or_default();
+        if state.noticed {
+            return;
+        }
+        state.noticed = true;
+        tracing::info!("chat {chat_id}: too many messages, dropping the excess");
+        state.jobs.push_back(Job::Send(Reply {
+            html: FLOOD_NOTICE.to_owned(),
+            buttons: Vec::new(),
+        }));
+        if fresh {
+            self.spawn_drain(chat_id);
+        }
+    }
+
+    /// One task per chat with a backlog: it delivers the jobs in order at the chat's pace
+    /// and ends (removing the entry) when the backlog is empty.
+    fn spawn_drain(self: &Arc<Self>, chat_id: i64) {
+        let queues = self.clone();
+        tokio::spawn(async move {
+            while let Some(job) = queues.next_job(chat_id) {
+                match job {
+                    Job::Send(reply) => {
+                        queues.outbox.send(chat_id, &reply).await;
+                    }
+                    Job::Edit(id, reply) => {
+                        queues.outbox.edit(chat_id, id, &reply).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// The next job of a chat, or None after removing the chat's empty entry (under the same
+    /// lock as `push`, so a job pushed meanwhile starts a new drain task).
+    fn next_job(&self, chat_id: i64) -> Option<Job> {
+        let mut chats = self.chats();
+        let state = chats.get_mut(&chat_id)?;
+        match state.jobs.pop_front() {
+            Some(job) => {
+                state.busy = true;
+                Some(job)
+            }
+            None => {
+                chats.remove(&chat_id);
+                None
+            }
+        }
+    }
+}

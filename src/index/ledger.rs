@@ -1,0 +1,120 @@
+//! The ingest ledger: every article key that ever entered the index, with the ingest sequence
+//! number and time it got then. It lives beside the index folder (`DATA_DIR/ingest.sqlite3`),
+//! not in it, because digests compare those numbers with each chat's cursor: when the index is
+//! lost and rebuilt (corruption, a schema upgrade), the articles it had get their old numbers
+//! back instead of new ones (which would resend them all), and new articles continue above the
+//! old high-water mark (instead of from 0, which would hide them from every chat).
+//!
+//! Rows are written before the index commit that uses them; a crash between the two leaves
+//! numbers that the next sync reuses for the same keys.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::IndexError;
+
+/// When an article first entered the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub seq: u64,
+    pub indexed_at: i64,
+}
+
+pub struct Ledger {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl Ledger {
+    pub fn open(data_dir: &Path) -> Result<Ledger, IndexError> {
+        let path = data_dir.join("ingest.sqlite3");
+        let err = |e: rusqlite::Error| IndexError::Ledger {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        let conn = Connection::open(&path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS articles (
+                key TEXT PRIMARY KEY,
+                seq INTEGER NOT NULL,
+                indexed_at INTEGER NOT NULL
+            );",
+        )
+        .map_err(err)?;
+        Ok(Ledger {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn err(&self, e: rusqlite::Error) -> IndexError {
+        IndexError::Ledger {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// The first number above every one handed out so far.
+    pub fn next_seq(&self) -> Result<u64, IndexError> {
+        let max: Option<i64> = self
+            .conn()
+            .query_row("SELECT MAX(seq) FROM articles", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(max.map_or(0, |m| m as u64 + 1))
+    }
+
+    pub fn is_empty(&self) -> Result<bool, IndexError> {
+        self.conn()
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM articles)", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// What `key` got when it first entered the index, if it ever did.
+    pub fn lookup(&self, key: &str) -> Result<Option<Entry>, IndexError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT seq, indexed_at FROM articles WHERE key = ?1")
+            .map_err(|e| self.err(e))?;
+        stmt.query_row(params![key], |r| {
+            Ok(Entry {
+                seq: r.get::<_, i64>(0)? as u64,
+                indexed_at: r.get(1)?,
+            })
+        })
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    /// Records first entries, in one transaction; a key already recorded keeps its entry.
+    pub fn record(&self, entries: &[(String, Entry)]) -> Result<(), IndexError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO articles (key, seq, indexed_at) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(|e| self.err(e))?;
+            for (key, e) in entries {
+                stmt.execute(params![key, e.seq as i64, e.indexed_at])
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+}
