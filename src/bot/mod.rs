@@ -18,7 +18,7 @@ use teloxide::types::{
 use teloxide::update_listeners::Polling;
 
 pub use outbox::{Delivery, Outbox};
-pub use queue::{ChatQueues, Job};
+pub use queue::{ChatQueues, InFlight, Job};
 
 use crate::app::{App, CallbackOutcome, ChatKind, Incoming, command::MENU};
 use crate::config::redact;
@@ -107,6 +107,11 @@ async fn on_message(
     Ok(())
 }
 
+/// In-flight button presses per chat, and inline queries per user (distinct types for
+/// `dptree::deps!`).
+pub struct Presses(Arc<InFlight>);
+pub struct InlineQueries(Arc<InFlight>);
+
 /// Bounds the core calls (searches, excerpts, SQLite) running at once on the blocking pool:
 /// each may hold a few MB of folded text, and a burst of hundreds must queue, not all run.
 pub struct CoreLimit(tokio::sync::Semaphore);
@@ -143,7 +148,36 @@ async fn is_chat_admin(bot: &Bot, chat: ChatId, user: Option<&teloxide::types::U
     }
 }
 
+/// Button presses and inline queries each chat or user may have in progress at once.
+const PRESSES_IN_FLIGHT: usize = 4;
+const INLINE_IN_FLIGHT: usize = 2;
+
 async fn on_callback(
+    app: Arc<App>,
+    outbox: Arc<Outbox>,
+    queues: Arc<ChatQueues>,
+    limit: Arc<CoreLimit>,
+    presses: Arc<Presses>,
+    q: CallbackQuery,
+) -> HandlerResult {
+    let key = q
+        .message
+        .as_ref()
+        .map_or(q.from.id.0 as i64, |m| m.chat().id.0);
+    let Some(guard) = presses.0.try_start(key) else {
+        return Ok(()); // a flood of presses: Telegram gives up on these answers by itself
+    };
+    // Off the chat's update worker: the answer is a network call (see `InFlight`).
+    tokio::spawn(async move {
+        let _guard = guard;
+        if let Err(e) = press(app, outbox, queues, limit, q).await {
+            tracing::error!("button press failed: {e}");
+        }
+    });
+    Ok(())
+}
+
+async fn press(
     app: Arc<App>,
     outbox: Arc<Outbox>,
     queues: Arc<ChatQueues>,
@@ -152,10 +186,7 @@ async fn on_callback(
 ) -> HandlerResult {
     let bot = outbox.bot().clone();
     let (Some(data), Some(message)) = (q.data.clone(), q.message.as_ref()) else {
-        bot.answer_callback_query(q.id.clone())
-            .text("这个按钮已失效，请重新搜索。")
-            .await
-            .ok();
+        answer_callback(&bot, &q, Some("这个按钮已失效，请重新搜索。".to_owned())).await;
         return Ok(());
     };
     let chat_id = message.chat().id.0;
@@ -190,6 +221,25 @@ async fn answer_callback(bot: &Bot, q: &CallbackQuery, text: Option<String>) {
 }
 
 async fn on_inline(
+    app: Arc<App>,
+    outbox: Arc<Outbox>,
+    limit: Arc<CoreLimit>,
+    inline: Arc<InlineQueries>,
+    q: InlineQuery,
+) -> HandlerResult {
+    let Some(guard) = inline.0.try_start(q.from.id.0 as i64) else {
+        return Ok(()); // typing faster than we answer: the next query supersedes this one
+    };
+    tokio::spawn(async move {
+        let _guard = guard;
+        if let Err(e) = answer_inline(app, outbox, limit, q).await {
+            tracing::error!("inline query failed: {e}");
+        }
+    });
+    Ok(())
+}
+
+async fn answer_inline(
     app: Arc<App>,
     outbox: Arc<Outbox>,
     limit: Arc<CoreLimit>,
@@ -351,7 +401,14 @@ pub async fn start(app: Arc<App>, outbox: Arc<Outbox>, token: &str) -> anyhow::R
     let limit = CoreLimit::for_this_machine();
     let poller = polling_bot(&bot)?;
     let mut dispatcher = Dispatcher::builder(poller.clone(), handler_tree())
-        .dependencies(dptree::deps![app, outbox, queues, limit])
+        .dependencies(dptree::deps![
+            app,
+            outbox,
+            queues,
+            limit,
+            Arc::new(Presses(InFlight::new(PRESSES_IN_FLIGHT))),
+            Arc::new(InlineQueries(InFlight::new(INLINE_IN_FLIGHT)))
+        ])
         .distribution_function(worker_key)
         .default_handler(|_| async {})
         .error_handler(Arc::new(RedactingErrorHandler {

@@ -157,3 +157,53 @@ impl ChatQueues {
         }
     }
 }
+
+/// Work that runs beside a chat's update worker (button presses, inline queries): each costs
+/// a network answer, and awaited one after another in the worker a flood of them would fill
+/// its queue and block the dispatcher for everybody. Each key (chat or user) may have a few
+/// such tasks running; more are dropped (Telegram stops waiting for those answers anyway).
+pub struct InFlight {
+    max_per_key: usize,
+    running: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
+/// Ends one task of a key when dropped.
+pub struct InFlightGuard {
+    key: i64,
+    running: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
+impl InFlight {
+    pub fn new(max_per_key: usize) -> Arc<InFlight> {
+        Arc::new(InFlight {
+            max_per_key: max_per_key.max(1),
+            running: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// A guard for one more task of `key`, or None when it has its share running.
+    pub fn try_start(&self, key: i64) -> Option<InFlightGuard> {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let n = running.entry(key).or_insert(0);
+        if *n >= self.max_per_key {
+            return None;
+        }
+        *n += 1;
+        Some(InFlightGuard {
+            key,
+            running: self.running.clone(),
+        })
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = running.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                running.remove(&self.key);
+            }
+        }
+    }
+}
