@@ -149,8 +149,8 @@ async fn is_chat_admin(bot: &Bot, chat: ChatId, user: Option<&teloxide::types::U
 }
 
 /// Button presses and inline queries each chat or user may have in progress at once.
-const PRESSES_IN_FLIGHT: usize = 4;
-const INLINE_IN_FLIGHT: usize = 2;
+pub const PRESSES_IN_FLIGHT: usize = 8;
+pub const INLINE_IN_FLIGHT: usize = 2;
 
 async fn on_callback(
     app: Arc<App>,

@@ -158,7 +158,18 @@ impl BotHarness {
     }
 
     /// Pushes callback queries and returns the answerCallbackQuery params of each, in order.
+    /// They go in groups of half what one chat may have in progress at once (more are a
+    /// flood the bot drops without answering; half, because a task ends a moment after its
+    /// answer was recorded here), each group answered before the next.
     pub async fn press(&self, updates: Vec<Value>) -> Vec<Value> {
+        let mut all = Vec::new();
+        for chunk in updates.chunks(jianbao::bot::PRESSES_IN_FLIGHT / 2) {
+            all.extend(self.press_together(chunk.to_vec()).await);
+        }
+        all
+    }
+
+    async fn press_together(&self, updates: Vec<Value>) -> Vec<Value> {
         let ids: Vec<String> = updates
             .iter()
             .map(|u| {
