@@ -242,8 +242,19 @@ fn run_sets(dirs: &[String]) -> Res<()> {
                 Ok(r) => r.hits.into_iter().map(|h| h.id).collect(),
                 Err(_) => Vec::new(),
             };
+            let base_ids = base.search(&base_searcher, q)?;
+            if std::env::var_os("QUALITY_LOSSES").is_some() {
+                let rank = |v: &[String]| {
+                    v.iter()
+                        .position(|id| set.qrels.get(qid).is_some_and(|r| r.contains(id)))
+                };
+                let (a, b) = (rank(&ids), rank(&base_ids));
+                if a.map_or(99, |x| x) > b.map_or(99, |x| x) {
+                    eprintln!("loss {qid} {q}: jianbao {a:?} baseline {b:?} top {:?}", ids.first());
+                }
+            }
             ours.add(&ids, set.qrels.get(qid));
-            theirs.add(&base.search(&base_searcher, q)?, set.qrels.get(qid));
+            theirs.add(&base_ids, set.qrels.get(qid));
         }
         let (mut flagged, mut base_empty) = (0, 0);
         for (_, q, expected) in &set.absent {
@@ -574,7 +585,7 @@ fn gen_names(corpus_dir: &str, out: &str, n: usize) -> Res<()> {
     let docs = read_corpus(corpus_dir)?;
     let mut df: HashMap<String, HashSet<usize>> = HashMap::new();
     for (d, doc) in docs.iter().enumerate() {
-        for (a, b) in default_cut(&doc.folded) {
+        for (a, b) in default_cut(&doc.folded, true) {
             let w = &doc.folded[a..b];
             let chars: Vec<char> = w.chars().collect();
             if chars.len() == 3 && SURNAMES.contains(chars[0]) && chars.iter().all(|&c| is_cjk(c)) {

@@ -152,11 +152,12 @@ pub fn words(folded: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Byte ranges of jieba's default-mode words of folded text (HMM on, so an unknown name
-/// tends to stay in one piece).
-pub fn default_cut(folded: &str) -> Vec<(usize, usize)> {
+/// Byte ranges of jieba's default-mode words of folded text. With `hmm`, unknown character
+/// sequences are joined into new words (names, but also `刘七是`); without, they stay single
+/// characters and only dictionary words are longer.
+pub fn default_cut(folded: &str, hmm: bool) -> Vec<(usize, usize)> {
     JIEBA
-        .cut(folded, true)
+        .cut(folded, hmm)
         .into_iter()
         .map(|t| (t.byte_start, t.byte_end))
         .collect()

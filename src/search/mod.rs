@@ -30,8 +30,10 @@ type DateAndScore = (i64, f32);
 
 /// Title matches count this much more than body matches.
 const TITLE_BOOST: f32 = 2.0;
-/// Weight of the bigram fields relative to the jieba word fields.
-const BIGRAM_WEIGHT: f32 = 0.8;
+/// Weight of the bigram fields relative to the jieba word fields. 1.5 since coverage ranks
+/// first (MRR@10 on the title keyword set 0.697 → 0.705, the question sets unchanged): a
+/// bigram finds what jieba segmented differently in the query and the article.
+const BIGRAM_WEIGHT: f32 = 1.5;
 /// Caps on clauses, whatever the query's length.
 const MAX_WORDS: usize = 48;
 const MAX_BIGRAMS: usize = 96;
@@ -93,6 +95,31 @@ const STOPWORDS: &[&str] = &[
     "会",
     "能",
     "可以",
+    // Question words: what is asked, not what the answer contains.
+    "多大",
+    "多长",
+    "多久",
+    "多高",
+    "多远",
+    "多少年",
+    "何处",
+    "何时",
+    "何地",
+    "何人",
+    "为何",
+    "哪儿",
+    "哪位",
+    "哪年",
+    "哪一年",
+    "哪种",
+    "哪国",
+    "几个",
+    "几年",
+    "几次",
+    "怎么样",
+    "什么样",
+    "是什么",
+    "叫什么",
     "a",
     "an",
     "the",
@@ -215,7 +242,7 @@ pub fn run(
         return Ok(results);
     }
     let sort = if has_words { opts.sort } else { Sort::Date };
-    let min = coverage::min_coverage(present.len());
+    let min = coverage::min_coverage(terms::query_length(&parsed).max(present.len()));
     let mut found = execute(searcher, &ranked_query(f, &parsed, &present, min), sort, opts)?;
     if found.1 == 0 && !present.is_empty() && min > ANY_TERM {
         found = execute(

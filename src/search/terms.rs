@@ -31,6 +31,11 @@ pub enum TermKind {
     CompoundAtom,
     /// Two or more CJK characters: their exact sequence (a phrase of their bigrams).
     Word,
+    /// Characters jieba left alone, side by side inside a longer run (an unknown name:
+    /// `黄华麒是哪个大学毕业的`). Searched like a word; when no article has them together, the
+    /// longest parts that some article has stand in (see `coverage::term_stats`), because
+    /// the run may also hold a character of the next word (`魏舒史称`).
+    LoneChars,
     /// A quoted phrase.
     Phrase,
 }
@@ -70,6 +75,22 @@ pub fn terms(q: &UserQuery) -> Vec<QueryTerm> {
     out
 }
 
+/// How long the query is, in words: every Latin token and every jieba word of the free text,
+/// function words and lone characters included. A keyword search is short (`芯片 出口`: 2), a
+/// question long (`元皇后的儿子叫什么？`: 6) even when few of its words are terms.
+pub fn query_length(q: &UserQuery) -> usize {
+    q.text
+        .iter()
+        .map(|piece| {
+            let cjk: usize = cjk_runs(piece)
+                .into_iter()
+                .map(|(a, b)| crate::text::default_cut(&piece[a..b], false).len())
+                .sum();
+            query_atoms(piece).len() + cjk
+        })
+        .sum()
+}
+
 /// Terms of one whitespace-delimited piece, in text order.
 fn piece_terms(folded: &str, written: &str) -> Vec<QueryTerm> {
     // Byte offset in `folded` → char index, which is also the char index in `written`.
@@ -102,14 +123,14 @@ fn piece_terms(folded: &str, written: &str) -> Vec<QueryTerm> {
         ));
     }
     for (start, end) in cjk_runs(folded) {
-        for (a, b) in run_words(&folded[start..end]) {
+        for (a, b, kind) in run_words(&folded[start..end]) {
             let (a, b) = (start + a, start + b);
             found.push((
                 a,
                 QueryTerm {
                     folded: folded[a..b].to_owned(),
                     written: written_of(a, b),
-                    kind: TermKind::Word,
+                    kind,
                 },
             ));
         }
@@ -138,20 +159,50 @@ fn cjk_runs(text: &str) -> Vec<(usize, usize)> {
     runs
 }
 
-/// Byte ranges (within `run`) of the words of one CJK run that are terms.
-fn run_words(run: &str) -> Vec<(usize, usize)> {
-    let tokens = crate::text::default_cut(run);
+/// Byte ranges (within `run`) of the words of one CJK run that are terms: the dictionary
+/// words of two or more characters, and each sequence of two or more lone characters (an
+/// unknown name: `刘七`, `黄华麒`). jieba's HMM would join those too, but it also joins the
+/// next function word (`刘七是`), a term no article has.
+fn run_words(run: &str) -> Vec<(usize, usize, TermKind)> {
+    let tokens = crate::text::default_cut(run, false);
     let chars = run.chars().count();
-    let is_stop = |w: &str| STOPWORDS.contains(&w);
-    let lone_char = tokens.iter().any(|(a, b)| run[*a..*b].chars().count() == 1);
-    let has_stop = tokens.iter().any(|(a, b)| is_stop(&run[*a..*b]));
-    if (3..=SHORT_RUN_CHARS).contains(&chars) && lone_char && !has_stop {
-        return vec![(0, run.len())];
+    let is_stop = |&(a, b): &(usize, usize)| STOPWORDS.contains(&&run[a..b]);
+    let is_lone = |&(a, b): &(usize, usize)| run[a..b].chars().count() == 1;
+    if (3..=SHORT_RUN_CHARS).contains(&chars)
+        && tokens.iter().any(is_lone)
+        && !tokens.iter().any(is_stop)
+    {
+        return vec![(0, run.len(), TermKind::Word)];
     }
-    tokens
-        .into_iter()
-        .filter(|(a, b)| run[*a..*b].chars().count() >= 2 && !is_stop(&run[*a..*b]))
-        .collect()
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = tokens[i];
+        if is_stop(&t) {
+            i += 1;
+            continue;
+        }
+        if !is_lone(&t) {
+            out.push((t.0, t.1, TermKind::Word));
+            i += 1;
+            continue;
+        }
+        // Lone characters side by side, a function character inside included (`乍都节`), but
+        // none at the end (`刘七是` → `刘七`).
+        let mut j = i + 1;
+        while j < tokens.len() && is_lone(&tokens[j]) {
+            j += 1;
+        }
+        let mut end = j;
+        while end > i + 1 && is_stop(&tokens[end - 1]) {
+            end -= 1;
+        }
+        if end - i >= 2 {
+            out.push((t.0, tokens[end - 1].1, TermKind::LoneChars));
+        }
+        i = j;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -193,6 +244,18 @@ mod tests {
         assert!(t.contains(&"比赛".to_owned()) && t.contains(&"举行".to_owned()), "{t:?}");
         assert!(!t.iter().any(|w| w == "哪里" || w == "在"), "{t:?}");
         assert!(t.iter().all(|w| w.chars().count() >= 2), "{t:?}");
+    }
+
+    #[test]
+    fn unknown_names_in_questions_are_terms_without_the_next_word() {
+        let t = folded("刘七是怎么死的？");
+        assert_eq!(t, vec!["刘七"]);
+        assert_eq!(terms(&parse("刘七是怎么死的？"))[0].kind, TermKind::LoneChars);
+        assert_eq!(query_length(&parse("刘七是怎么死的？")), 6);
+        assert_eq!(query_length(&parse("芯片 出口")), 2);
+        assert_eq!(folded("乍都节公园位于什么地方？")[0], "乍都节");
+        let t = folded("黄华麒是哪个大学毕业的？");
+        assert!(t.contains(&"黄华麒".to_owned()), "{t:?}");
     }
 
     #[test]
