@@ -22,13 +22,18 @@ use jianbao::search::{self, SearchOptions, query, terms};
 use jianbao::text::{BIGRAM_TOKENIZER, BigramTokenizer, bigrams, default_cut, fold, is_cjk};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
-use tantivy::schema::{IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
+use tantivy::schema::{
+    IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
 use tantivy::{Index, TantivyDocument, Term, doc};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> Res<()> {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let arg = |i: usize| -> Res<&str> {
         args.get(i)
             .map(String::as_str)
@@ -41,7 +46,9 @@ fn main() -> Res<()> {
         Some("gen-ids") => gen_ids(arg(1)?, arg(2)?, num(3)?),
         Some("gen-names") => gen_names(arg(1)?, arg(2)?, num(3)?),
         Some("run") => run_sets(&args[1..]),
-        _ => Err("usage: quality run SET... | gen-titles | gen-wechat | gen-ids | gen-names".into()),
+        _ => {
+            Err("usage: quality run SET... | gen-titles | gen-wechat | gen-ids | gen-names".into())
+        }
     }
 }
 
@@ -130,7 +137,9 @@ fn baseline(from: &SearchIndex) -> Res<Baseline> {
     );
     let id = b.add_text_field("id", STRING | STORED);
     let index = Index::create_in_ram(b.build());
-    index.tokenizers().register(BIGRAM_TOKENIZER, BigramTokenizer);
+    index
+        .tokenizers()
+        .register(BIGRAM_TOKENIZER, BigramTokenizer);
     let mut writer: tantivy::IndexWriter = index.writer(200_000_000)?;
     let searcher = from.searcher();
     let f = from.fields();
@@ -250,7 +259,10 @@ fn run_sets(dirs: &[String]) -> Res<()> {
                 };
                 let (a, b) = (rank(&ids), rank(&base_ids));
                 if a.map_or(99, |x| x) > b.map_or(99, |x| x) {
-                    eprintln!("loss {qid} {q}: jianbao {a:?} baseline {b:?} top {:?}", ids.first());
+                    eprintln!(
+                        "loss {qid} {q}: jianbao {a:?} baseline {b:?} top {:?}",
+                        ids.first()
+                    );
                 }
             }
             ours.add(&ids, set.qrels.get(qid));
@@ -354,11 +366,7 @@ fn write_set(
             .collect();
         std::fs::write(Path::new(out).join("absent.tsv"), a)?;
     }
-    println!(
-        "{out}: {} queries, {} absent",
-        queries.len(),
-        absent.len()
-    );
+    println!("{out}: {} queries, {} absent", queries.len(), absent.len());
     Ok(())
 }
 
@@ -541,7 +549,12 @@ fn gen_ids(corpus_dir: &str, out: &str, n: usize) -> Res<()> {
     };
     let queries: Vec<(String, Vec<String>)> = picked
         .iter()
-        .map(|t| (written(t), df[t].iter().map(|&d| docs[d].id.clone()).collect()))
+        .map(|t| {
+            (
+                written(t),
+                df[t].iter().map(|&d| docs[d].id.clone()).collect(),
+            )
+        })
         .collect();
     let mutated: Vec<String> = picked.iter().map(|t| mutate_digits(t, &mut rng)).collect();
     let seen = occurrences(&docs, &mutated)?;
@@ -575,7 +588,8 @@ fn mutate_digits(t: &str, rng: &mut Rng) -> String {
 }
 
 const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤";
-const GIVEN: &str = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华建国文玉兰红林峰鹏辉俊波宇浩凯嘉";
+const GIVEN: &str =
+    "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华建国文玉兰红林峰鹏辉俊波宇浩凯嘉";
 const COMMON_WORDS: [&str; 5] = ["发展", "合作", "会议", "经济", "建设"];
 
 /// Three-character names (a surname, then two characters jieba keeps with it) that occur in
@@ -629,7 +643,12 @@ fn gen_names(corpus_dir: &str, out: &str, n: usize) -> Res<()> {
         .zip(&seen)
         .filter(|(_, s)| s.is_empty())
         .enumerate()
-        .map(|(i, (m, _))| (format!("{m} {}", COMMON_WORDS[i % COMMON_WORDS.len()]), m.clone()))
+        .map(|(i, (m, _))| {
+            (
+                format!("{m} {}", COMMON_WORDS[i % COMMON_WORDS.len()]),
+                m.clone(),
+            )
+        })
         .collect();
     absent.push(("zzqqxx不存在的词".to_owned(), "zzqqxx".to_owned()));
     write_set(corpus_dir, out, &queries, &absent)

@@ -140,7 +140,12 @@ fn quoted_terms(terms: &[String]) -> String {
     let mut out: String = terms
         .iter()
         .take(MAX_MISSING_SHOWN)
-        .map(|t| format!("「{}」", escape_html(&t.chars().take(40).collect::<String>())))
+        .map(|t| {
+            format!(
+                "「{}」",
+                escape_html(&t.chars().take(40).collect::<String>())
+            )
+        })
         .collect();
     if terms.len() > MAX_MISSING_SHOWN {
         out.push('…');
@@ -377,7 +382,10 @@ mod tests {
         results.partial = true;
         assert!(missing_note(&results).is_some_and(|n| n.contains("部分匹配")));
         let reply = all_missing_reply(&["zzqqxx".into()]);
-        assert!(reply.contains("「zzqqxx」") && reply.contains("拼写"), "{reply}");
+        assert!(
+            reply.contains("「zzqqxx」") && reply.contains("拼写"),
+            "{reply}"
+        );
     }
 
     #[test]

@@ -306,7 +306,9 @@ pub fn is_compound(run: &str) -> bool {
 
 /// The Latin/digit tokens of a query, whole (`cve-2024-3400`, `gpt-4o`, `5g`, `h20`, a URL).
 pub fn query_atoms(folded: &str) -> Vec<Span<'_>> {
-    latin_runs(folded, &|c| ID_JOINERS.contains(&c) || URL_JOINERS.contains(&c))
+    latin_runs(folded, &|c| {
+        ID_JOINERS.contains(&c) || URL_JOINERS.contains(&c)
+    })
 }
 
 /// What the atoms field indexes: every compound Latin/digit run whole, and inside a URL or
@@ -560,13 +562,17 @@ mod tests {
 
     #[test]
     fn atoms_keep_ids_whole() {
-        let texts = |v: Vec<Span>| v.into_iter().map(|s| s.text).collect::<Vec<_>>();
+        fn texts(v: Vec<Span<'_>>) -> Vec<&str> {
+            v.into_iter().map(|s| s.text).collect()
+        }
         assert_eq!(
             texts(query_atoms("漏洞cve-2024-3400和gpt-4o、h20，5g.")),
             vec!["cve-2024-3400", "gpt-4o", "h20", "5g"]
         );
         assert_eq!(
-            texts(atoms("见 https://nvd.nist.gov/vuln/cve-2024-3400。版本 1.2.3, ok")),
+            texts(atoms(
+                "见 https://nvd.nist.gov/vuln/cve-2024-3400。版本 1.2.3, ok"
+            )),
             vec![
                 "https://nvd.nist.gov/vuln/cve-2024-3400",
                 "nvd.nist.gov",
@@ -574,7 +580,10 @@ mod tests {
                 "1.2.3"
             ]
         );
-        assert_eq!(texts(atoms("zhang.san@example.com")), vec!["zhang.san@example.com"]);
+        assert_eq!(
+            texts(atoms("zhang.san@example.com")),
+            vec!["zhang.san@example.com"]
+        );
         assert!(atoms("h20 2024 人工智能").is_empty());
         assert!(is_compound("cve-2024") && !is_compound("h20"));
     }

@@ -269,7 +269,10 @@ async fn replies_name_the_terms_no_article_has() {
     // Escaped when the missing term is markup.
     let reply = h.say(30, "private", 30, "<b>zzqq</b>").await;
     let text = valid_html(&reply);
-    assert!(text.contains("「&lt;b&gt;zzqq&lt;/b&gt;」") || text.contains("「zzqq」"), "{text}");
+    assert!(
+        text.contains("「&lt;b&gt;zzqq&lt;/b&gt;」") || text.contains("「zzqq」"),
+        "{text}"
+    );
 
     // Inline mode says it too.
     h.fake.push_update(inline_query(30, "CVE-2024-3400"));

@@ -385,7 +385,7 @@ fn highlights_are_whole_terms_never_lone_characters() {
     precision_seeds(seeds.path());
     let out = jianbao(seeds.path(), data.path(), &["search", "zzqqxx不存在的词"]);
     let text = stdout(&out);
-    assert!(text.contains("[不存在]的问题不会出现"), "{text}");
+    assert!(text.contains("不[存在]的问题不会出现"), "{text}");
     assert!(!text.contains("[不]"), "{text}");
     assert!(text.contains("zzqqxx"), "{text}");
 }

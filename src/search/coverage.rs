@@ -70,9 +70,7 @@ fn term_stat(searcher: &Searcher, f: &Fields, term: QueryTerm) -> Option<TermSta
     let missing = df == 0 || !occurs(searcher, presence.as_ref());
     let df = df as f32;
     Some(TermStat {
-        weight: (1.0 + (n - df + 0.5) / (df + 0.5))
-            .ln()
-            .max(0.05),
+        weight: (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05),
         term,
         presence,
         missing,
@@ -90,10 +88,9 @@ fn present_parts(searcher: &Searcher, f: &Fields, run: &QueryTerm) -> Vec<TermSt
         let found = (i + 2..=folded.len()).rev().find_map(|end| {
             let part = QueryTerm {
                 folded: folded[i..end].iter().collect(),
-                written: written.get(i..end).map_or_else(
-                    || folded[i..end].iter().collect(),
-                    |w| w.iter().collect(),
-                ),
+                written: written
+                    .get(i..end)
+                    .map_or_else(|| folded[i..end].iter().collect(), |w| w.iter().collect()),
                 kind: TermKind::Word,
             };
             let stat = term_stat(searcher, f, part)?;
@@ -111,7 +108,10 @@ fn present_parts(searcher: &Searcher, f: &Fields, run: &QueryTerm) -> Vec<TermSt
 }
 
 fn either(a: Box<dyn Query>, b: Box<dyn Query>) -> Box<dyn Query> {
-    Box::new(BooleanQuery::new(vec![(Occur::Should, a), (Occur::Should, b)]))
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Should, a),
+        (Occur::Should, b),
+    ]))
 }
 
 fn term_query(field: Field, text: &str) -> Box<dyn Query> {
@@ -138,9 +138,10 @@ fn presence_query(f: &Fields, term: &QueryTerm) -> Option<Box<dyn Query>> {
     Some(match term.kind {
         TermKind::Atom => either(term_query(f.title_b, text), term_query(f.body_b, text)),
         TermKind::CompoundAtom => term_query(f.atoms, text),
-        TermKind::Word | TermKind::LoneChars => {
-            either(sequence_query(f.title_b, text), sequence_query(f.body_b, text))
-        }
+        TermKind::Word | TermKind::LoneChars => either(
+            sequence_query(f.title_b, text),
+            sequence_query(f.body_b, text),
+        ),
         TermKind::Phrase => super::phrase_in_title_or_body(f, text)?,
     })
 }
@@ -286,7 +287,10 @@ impl Weight for CoverageWeight {
                 "document {doc} does not match"
             )));
         }
-        Ok(Explanation::new("BM25 × (0.01 + coverage)^4", scorer.score()))
+        Ok(Explanation::new(
+            "BM25 × (0.01 + coverage)^4",
+            scorer.score(),
+        ))
     }
 }
 
@@ -329,8 +333,7 @@ impl CoverageScorer {
             let coverage = self.coverage(doc);
             // A small tolerance: weights are sums of floats.
             if coverage + 1e-4 >= self.min_coverage {
-                self.score =
-                    self.main.score() * (COVERAGE_FLOOR + coverage).powi(COVERAGE_POWER);
+                self.score = self.main.score() * (COVERAGE_FLOOR + coverage).powi(COVERAGE_POWER);
                 self.doc = doc;
                 return doc;
             }

@@ -281,8 +281,15 @@ mod tests {
 
     #[test]
     fn latin_needles_match_whole_tokens_only() {
-        let e = excerpt("H200 不是 H20，见 CVE-2024-34001 与 CVE-2024-3400。", &needles(&["h20", "cve-2024-3400"]), 100);
-        assert_eq!(e.html(), "H200 不是 <b>H20</b>，见 CVE-2024-34001 与 <b>CVE-2024-3400</b>。");
+        let e = excerpt(
+            "H200 不是 H20，见 CVE-2024-34001 与 CVE-2024-3400。",
+            &needles(&["h20", "cve-2024-3400"]),
+            100,
+        );
+        assert_eq!(
+            e.html(),
+            "H200 不是 <b>H20</b>，见 CVE-2024-34001 与 <b>CVE-2024-3400</b>。"
+        );
     }
 
     #[test]

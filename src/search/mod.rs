@@ -243,7 +243,12 @@ pub fn run(
     }
     let sort = if has_words { opts.sort } else { Sort::Date };
     let min = coverage::min_coverage(terms::query_length(&parsed).max(present.len()));
-    let mut found = execute(searcher, &ranked_query(f, &parsed, &present, min), sort, opts)?;
+    let mut found = execute(
+        searcher,
+        &ranked_query(f, &parsed, &present, min),
+        sort,
+        opts,
+    )?;
     if found.1 == 0 && !present.is_empty() && min > ANY_TERM {
         found = execute(
             searcher,
