@@ -440,7 +440,8 @@ fn gen_wechat(corpus_dir: &str, out: &str, n: usize) -> Res<()> {
     while queries.len() < n && tries < n * 20 {
         tries += 1;
         let d = &docs[rng.below(docs.len())];
-        let q = if queries.len() % 2 == 0 {
+        let by_title = queries.len().is_multiple_of(2);
+        let q = if by_title {
             title_words(&d.title, &mut rng)
         } else {
             body_phrase(&d.body, &mut rng)
@@ -449,7 +450,7 @@ fn gen_wechat(corpus_dir: &str, out: &str, n: usize) -> Res<()> {
         if queries.iter().any(|(qq, _)| *qq == q) {
             continue;
         }
-        let rel: Vec<String> = if queries.len() % 2 == 0 {
+        let rel: Vec<String> = if by_title {
             vec![d.id.clone()]
         } else {
             let folded = fold(&q);

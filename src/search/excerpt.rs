@@ -177,8 +177,9 @@ fn latin_bounded(text: &str, start: usize, end: usize) -> bool {
     let last = text[start..end].chars().next_back();
     let before = text[..start].chars().next_back();
     let after = text[end..].chars().next();
-    !(first.is_some_and(latin) && before.is_some_and(latin))
-        && !(last.is_some_and(latin) && after.is_some_and(latin))
+    let continues_before = first.is_some_and(latin) && before.is_some_and(latin);
+    let continues_after = last.is_some_and(latin) && after.is_some_and(latin);
+    !continues_before && !continues_after
 }
 
 /// The window start whose `max_chars` cover the most valuable set of distinct needles.
