@@ -264,10 +264,21 @@ impl Weight for CoverageWeight {
             .iter()
             .map(|(w, weight)| Ok((w.scorer(reader, 1.0)?, *weight)))
             .collect::<tantivy::Result<Vec<_>>>()?;
-        let total = terms.iter().map(|(_, w)| w).sum();
+        let total: f32 = terms.iter().map(|(_, w)| w).sum();
+        // A term whose weight the others cannot make up for is required: iteration jumps to
+        // the documents that have it, instead of scoring every document with a bigram.
+        let required = terms
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, w))| {
+                (total - w) / total.max(f32::MIN_POSITIVE) + 1e-4 < self.min_coverage
+            })
+            .map(|(i, _)| i)
+            .collect();
         let mut scorer = CoverageScorer {
             main: self.main.scorer(reader, boost)?,
             terms,
+            required,
             total,
             min_coverage: self.min_coverage,
             doc: TERMINATED,
@@ -297,6 +308,8 @@ impl Weight for CoverageWeight {
 struct CoverageScorer {
     main: Box<dyn Scorer>,
     terms: Vec<(Box<dyn Scorer>, f32)>,
+    /// Indices into `terms` of the terms every result must have.
+    required: Vec<usize>,
     total: f32,
     min_coverage: f32,
     doc: DocId,
@@ -322,13 +335,45 @@ impl CoverageScorer {
         covered / self.total
     }
 
+    /// The first document at or after `doc` that every required term's scorer is on.
+    fn next_with_required(&mut self, doc: DocId) -> DocId {
+        let mut target = doc;
+        loop {
+            let mut all_on_target = true;
+            for &i in &self.required {
+                let scorer = &mut self.terms[i].0;
+                if scorer.doc() < target {
+                    scorer.seek(target);
+                }
+                if scorer.doc() > target {
+                    target = scorer.doc();
+                    all_on_target = false;
+                }
+            }
+            if all_on_target || target == TERMINATED {
+                return target;
+            }
+        }
+    }
+
     /// From the main scorer's current document, the first one covering enough.
     fn settle(&mut self) -> DocId {
         loop {
-            let doc = self.main.doc();
+            let mut doc = self.main.doc();
             if doc == TERMINATED {
                 self.doc = TERMINATED;
                 return TERMINATED;
+            }
+            let target = self.next_with_required(doc);
+            if target > doc {
+                if target == TERMINATED {
+                    self.doc = TERMINATED;
+                    return TERMINATED;
+                }
+                doc = self.main.seek(target);
+                if doc != target {
+                    continue;
+                }
             }
             let coverage = self.coverage(doc);
             // A small tolerance: weights are sums of floats.
