@@ -389,3 +389,27 @@ fn highlights_are_whole_terms_never_lone_characters() {
     assert!(!text.contains("[不]"), "{text}");
     assert!(text.contains("zzqqxx"), "{text}");
 }
+
+/// The digest's keyword filter is not the search's ranking: no coverage threshold, no
+/// missing terms, just "contains one of the keywords whole". Ids are whole tokens there too.
+#[test]
+fn keyword_filter_keeps_taking_whole_keywords() {
+    use jianbao::search::{self, query};
+    use tantivy::collector::Count;
+    let (searcher, f) = support::ram_index::ram_index(&[&[
+        "---\ntitle: 一\n---\n人工智能治理。".as_bytes(),
+        "---\ntitle: 二\n---\n智能工厂与人工背运。".as_bytes(),
+        "---\ntitle: 三\n---\n漏洞 CVE-2024-3400 通告。".as_bytes(),
+        "---\ntitle: 四\n---\ncve 2024 3400 汇总。".as_bytes(),
+    ]]);
+    let count = |keywords: &str| {
+        searcher
+            .search(&search::filter_query(&f, &query::parse(keywords)), &Count)
+            .unwrap()
+    };
+    assert_eq!(count("人工智能"), 1);
+    // Any one keyword is enough, even when the other is in no article.
+    assert_eq!(count("人工智能 朱守谦"), 1);
+    assert_eq!(count("CVE-2024-3400"), 1);
+    assert_eq!(count("不存在的关键词"), 0);
+}
