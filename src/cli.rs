@@ -38,6 +38,10 @@ pub struct JsonResults<'a> {
     pub query: &'a str,
     pub total: usize,
     pub hits: Vec<JsonHit>,
+    /// Terms of the query that no article contains, as written (empty when none).
+    pub missing: Vec<String>,
+    /// The hits cover fewer of the terms than a result normally must (nothing covered more).
+    pub partial: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -74,12 +78,16 @@ pub fn search_json(index: &SearchIndex, query: &str, opts: &SearchOptions) -> St
             query,
             total: r.total,
             hits: r.hits.iter().map(JsonHit::from).collect(),
+            missing: r.missing,
+            partial: r.partial,
             error: None,
         },
         Err(e) => JsonResults {
             query,
             total: 0,
             hits: Vec::new(),
+            missing: Vec::new(),
+            partial: false,
             error: Some(e.to_string()),
         },
     };
@@ -119,6 +127,9 @@ pub fn search_readable(
         Err(e) => return Err(std::io::Error::other(e)),
     };
     let pages = results.total.div_ceil(opts.limit.max(1));
+    if let Some(note) = crate::render::missing_note_plain(&results) {
+        writeln!(out, "{note}")?;
+    }
     writeln!(
         out,
         "{} 篇 · 第 {}/{} 页",

@@ -119,13 +119,17 @@ pub fn results_page(
     } else {
         ""
     };
-    let header = format!(
+    let mut header = format!(
         "🔎 <b>{}{ellipsis}</b>\n共 {} 篇 · 第 {}/{} 页",
         escape_html(&query_shown),
         results.total,
         page,
         pages.max(1)
     );
+    if let Some(note) = missing_note(results) {
+        header.push('\n');
+        header.push_str(&note);
+    }
     let mut excerpt_chars = crate::search::EXCERPT_CHARS * 2;
     loop {
         let blocks: Vec<String> = results
@@ -140,6 +144,56 @@ pub fn results_page(
         }
         excerpt_chars /= 2;
     }
+}
+
+/// Longest list of missing terms quoted back (a pasted paragraph can have many).
+const MAX_MISSING_SHOWN: usize = 5;
+
+/// `「A」「B」`, escaped, at most [`MAX_MISSING_SHOWN`] terms.
+fn quoted_terms(terms: &[String]) -> String {
+    let mut out: String = terms
+        .iter()
+        .take(MAX_MISSING_SHOWN)
+        .map(|t| {
+            format!(
+                "「{}」",
+                escape_html(&t.chars().take(40).collect::<String>())
+            )
+        })
+        .collect();
+    if terms.len() > MAX_MISSING_SHOWN {
+        out.push('…');
+    }
+    out
+}
+
+/// What a page of results lacks, in HTML: the terms no article has (and that what follows are
+/// partial matches without them), or that no article has all the terms together.
+pub fn missing_note(results: &SearchResults) -> Option<String> {
+    if !results.missing.is_empty() {
+        let mut note = format!("⚠️ 没有找到含{}的文章", quoted_terms(&results.missing));
+        if results.total > 0 {
+            note.push_str("，以下是不含这些词的部分匹配");
+        }
+        note.push('。');
+        return Some(note);
+    }
+    results
+        .partial
+        .then(|| "⚠️ 没有文章同时包含所有的词，以下是部分匹配。".to_owned())
+}
+
+/// [`missing_note`] as plain text (terminal, inline descriptions).
+pub fn missing_note_plain(results: &SearchResults) -> Option<String> {
+    missing_note(results).map(|n| html_to_plain(&n))
+}
+
+/// The reply when no article has any of the query's terms: which ones, and what to try.
+pub fn all_missing_reply(missing: &[String]) -> String {
+    format!(
+        "没有找到含{}的文章。\n试试：检查拼写，或换用更少、更常见的词（繁体和简体已自动互通，不必另搜）。",
+        quoted_terms(missing)
+    )
 }
 
 /// Splits a message at block boundaries (`\n\n`) so that each part fits; a single block that
@@ -322,6 +376,29 @@ mod tests {
         assert_eq!(
             linked_title("T", "https://a.b/?x=1&y=\"2\""),
             "<a href=\"https://a.b/?x=1&amp;y=&quot;2&quot;\">T</a>"
+        );
+    }
+
+    #[test]
+    fn missing_terms_are_quoted_escaped_and_labelled() {
+        let mut results = SearchResults {
+            missing: vec!["CVE-2024-3400".into(), "<b>".into()],
+            ..SearchResults::default()
+        };
+        assert_eq!(
+            missing_note(&results).as_deref(),
+            Some("⚠️ 没有找到含「CVE-2024-3400」「&lt;b&gt;」的文章。")
+        );
+        results.total = 3;
+        assert!(missing_note(&results).is_some_and(|n| n.contains("部分匹配")));
+        results.missing.clear();
+        assert_eq!(missing_note(&results), None);
+        results.partial = true;
+        assert!(missing_note(&results).is_some_and(|n| n.contains("部分匹配")));
+        let reply = all_missing_reply(&["zzqqxx".into()]);
+        assert!(
+            reply.contains("「zzqqxx」") && reply.contains("拼写"),
+            "{reply}"
         );
     }
 

@@ -152,6 +152,17 @@ pub fn words(folded: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Byte ranges of jieba's default-mode words of folded text. With `hmm`, unknown character
+/// sequences are joined into new words (names, but also `刘七是`); without, they stay single
+/// characters and only dictionary words are longer.
+pub fn default_cut(folded: &str, hmm: bool) -> Vec<(usize, usize)> {
+    JIEBA
+        .cut(folded, hmm)
+        .into_iter()
+        .map(|t| (t.byte_start, t.byte_end))
+        .collect()
+}
+
 /// The words of a phrase as jieba's default mode cuts it, each with its character offset
 /// (the position space of [`WordsTokenizer`]). Spaces next to CJK characters are dropped
 /// first: `"全球 治理"` means the words side by side.
@@ -241,6 +252,141 @@ fn next_bigram<'a>(text: &'a str, pos: &mut usize) -> Option<Span<'a>> {
     }
 }
 
+/// Characters that join Latin letters and digits into one identifier: `cve-2024-3400`,
+/// `gpt-4o`, `v1.2.3`, `zhang.san@example.com`, `c++`-like names with a following letter.
+const ID_JOINERS: &[char] = &['-', '_', '.', '@', '+'];
+/// Characters that join the pieces of a URL or path (`https://a.com/x?id=1`).
+const URL_JOINERS: &[char] = &['/', ':', '?', '=', '&', '#', '%', '~'];
+
+/// A Latin letter or digit (any script's alphanumerics except CJK ideographs).
+fn is_latin_alnum(c: char) -> bool {
+    c.is_alphanumeric() && !is_cjk(c)
+}
+
+/// Maximal runs of Latin letters and digits, where a sequence of `joiners` between two
+/// alphanumerics continues the run (a trailing `.` or `-` is left out).
+fn latin_runs<'a>(text: &'a str, joiners: &dyn Fn(char) -> bool) -> Vec<Span<'a>> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let byte_at = |i: usize| chars.get(i).map_or(text.len(), |c| c.0);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_latin_alnum(chars[i].1) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = i + 1;
+        loop {
+            let mut k = end;
+            while k < chars.len() && joiners(chars[k].1) {
+                k += 1;
+            }
+            if k < chars.len() && is_latin_alnum(chars[k].1) {
+                end = k + 1;
+            } else {
+                break;
+            }
+        }
+        let (b0, b1) = (byte_at(start), byte_at(end));
+        out.push(Span {
+            text: &text[b0..b1],
+            start: b0,
+            end: b1,
+        });
+        i = end;
+    }
+    out
+}
+
+/// True when a Latin run is made of several pieces (`cve-2024-3400`, not `h20`).
+pub fn is_compound(run: &str) -> bool {
+    !run.chars().all(is_latin_alnum)
+}
+
+/// The Latin/digit tokens of a query, whole (`cve-2024-3400`, `gpt-4o`, `5g`, `h20`, a URL).
+pub fn query_atoms(folded: &str) -> Vec<Span<'_>> {
+    latin_runs(folded, &|c| {
+        ID_JOINERS.contains(&c) || URL_JOINERS.contains(&c)
+    })
+}
+
+/// What the atoms field indexes: every compound Latin/digit run whole, and inside a URL or
+/// path also its identifier-like pieces (`nvd.nist.gov`, `cve-2024-3400` of a link), so an id
+/// is found whether it was written alone or inside a link. Simple runs (`h20`, `2024`) are
+/// already whole terms of the bigram fields.
+pub fn atoms(folded: &str) -> Vec<Span<'_>> {
+    let mut out = Vec::new();
+    for run in query_atoms(folded) {
+        if !is_compound(run.text) {
+            continue;
+        }
+        let has_url_joiner = run.text.contains(URL_JOINERS);
+        out.push(run.clone());
+        if has_url_joiner {
+            for piece in latin_runs(run.text, &|c| ID_JOINERS.contains(&c)) {
+                if is_compound(piece.text) {
+                    out.push(Span {
+                        text: piece.text,
+                        start: run.start + piece.start,
+                        end: run.start + piece.end,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Name under which [`AtomsTokenizer`] is registered with tantivy.
+pub const ATOMS_TOKENIZER: &str = "jb_atoms";
+
+/// Tantivy tokenizer over [`atoms`]. Input must already be [`fold`]ed.
+#[derive(Clone, Default)]
+pub struct AtomsTokenizer;
+
+/// Token stream over the atoms of one text, computed up front (they are few).
+pub struct AtomsTokenStream {
+    atoms: std::vec::IntoIter<(usize, usize, String)>,
+    ordinal: usize,
+    token: Token,
+}
+
+impl TokenStream for AtomsTokenStream {
+    fn advance(&mut self) -> bool {
+        let Some((start, end, text)) = self.atoms.next() else {
+            return false;
+        };
+        self.token.text = text;
+        self.token.offset_from = start;
+        self.token.offset_to = end;
+        self.token.position = self.ordinal;
+        self.ordinal += 1;
+        true
+    }
+    fn token(&self) -> &Token {
+        &self.token
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+impl Tokenizer for AtomsTokenizer {
+    type TokenStream<'a> = AtomsTokenStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> AtomsTokenStream {
+        let atoms: Vec<(usize, usize, String)> = atoms(text)
+            .into_iter()
+            .map(|s| (s.start, s.end, s.text.to_owned()))
+            .collect();
+        AtomsTokenStream {
+            atoms: atoms.into_iter(),
+            ordinal: 0,
+            token: Token::default(),
+        }
+    }
+}
+
 /// Name under which [`WordsTokenizer`] is registered with tantivy.
 pub const WORDS_TOKENIZER: &str = "jb_words";
 /// Name under which [`BigramTokenizer`] is registered with tantivy.
@@ -304,6 +450,8 @@ pub struct BigramTokenStream<'a> {
     text: &'a str,
     pos: usize,
     ordinal: usize,
+    /// Byte end of the previous token: a token that does not overlap it starts a new run.
+    last_end: usize,
     token: Token,
 }
 
@@ -316,6 +464,12 @@ impl TokenStream for BigramTokenStream<'_> {
         self.token.text.push_str(span.text);
         self.token.offset_from = span.start;
         self.token.offset_to = span.end;
+        // Overlapping bigrams of one run take consecutive positions; a new run skips one, so
+        // a phrase of bigrams (a word's exact character sequence) never spans a break.
+        if self.ordinal > 0 && span.start >= self.last_end {
+            self.ordinal += 1;
+        }
+        self.last_end = span.end;
         self.token.position = self.ordinal;
         self.ordinal += 1;
         true
@@ -335,6 +489,7 @@ impl Tokenizer for BigramTokenizer {
             text,
             pos: 0,
             ordinal: 0,
+            last_end: 0,
             token: Token::default(),
         }
     }
@@ -420,6 +575,46 @@ mod tests {
             assert!(stream.token().position >= last);
             last = stream.token().position;
         }
+    }
+
+    #[test]
+    fn atoms_keep_ids_whole() {
+        fn texts(v: Vec<Span<'_>>) -> Vec<&str> {
+            v.into_iter().map(|s| s.text).collect()
+        }
+        assert_eq!(
+            texts(query_atoms("漏洞cve-2024-3400和gpt-4o、h20，5g.")),
+            vec!["cve-2024-3400", "gpt-4o", "h20", "5g"]
+        );
+        assert_eq!(
+            texts(atoms(
+                "见 https://nvd.nist.gov/vuln/cve-2024-3400。版本 1.2.3, ok"
+            )),
+            vec![
+                "https://nvd.nist.gov/vuln/cve-2024-3400",
+                "nvd.nist.gov",
+                "cve-2024-3400",
+                "1.2.3"
+            ]
+        );
+        assert_eq!(
+            texts(atoms("zhang.san@example.com")),
+            vec!["zhang.san@example.com"]
+        );
+        assert!(atoms("h20 2024 人工智能").is_empty());
+        assert!(is_compound("cve-2024") && !is_compound("h20"));
+    }
+
+    #[test]
+    fn bigram_positions_skip_between_runs() {
+        let mut tokenizer = BigramTokenizer;
+        let mut stream = tokenizer.token_stream("人工智能。守谦");
+        let mut positions = Vec::new();
+        while stream.advance() {
+            positions.push((stream.token().text.clone(), stream.token().position));
+        }
+        let p: Vec<usize> = positions.iter().map(|(_, p)| *p).collect();
+        assert_eq!(p, vec![0, 1, 2, 4], "{positions:?}");
     }
 
     #[test]

@@ -243,3 +243,54 @@ async fn the_token_never_appears_in_replies() {
     }
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_name_the_terms_no_article_has() {
+    let h = BotHarness::new(Settings::default(), write_corpus).await;
+    // Nothing has the id: "not found" with a hint, no pages of fragments.
+    let reply = h.say(30, "private", 30, "/search CVE-2024-3400").await;
+    let text = valid_html(&reply);
+    assert!(
+        text.contains("没有找到含「CVE-2024-3400」的文章") && text.contains("拼写"),
+        "{text}"
+    );
+    assert!(!text.contains("<a href"), "no results listed: {text}");
+    assert!(buttons(&reply).is_empty());
+
+    // One term missing: partial matches, labelled as lacking it.
+    let reply = h.say(30, "private", 30, "朱守谦 人工智能").await;
+    let text = valid_html(&reply);
+    assert!(
+        text.contains("没有找到含「朱守谦」的文章，以下是不含这些词的部分匹配"),
+        "{text}"
+    );
+    assert!(text.contains("<b>人工智能</b>"), "{text}");
+
+    // Escaped when the missing term is markup.
+    let reply = h.say(30, "private", 30, "<b>zzqq</b>").await;
+    let text = valid_html(&reply);
+    assert!(
+        text.contains("「&lt;b&gt;zzqq&lt;/b&gt;」") || text.contains("「zzqq」"),
+        "{text}"
+    );
+
+    // Inline mode says it too.
+    h.fake.push_update(inline_query(30, "CVE-2024-3400"));
+    let answers = h.fake.wait_for("answerinlinequery", 1, WAIT).await;
+    let results = answers[0].params["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert!(
+        results[0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("没有找到含「CVE-2024-3400」"),
+        "{results:?}"
+    );
+    check_telegram_html(
+        results[0]["input_message_content"]["message_text"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    h.stop().await;
+}

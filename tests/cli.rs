@@ -281,3 +281,135 @@ fn incompatible_index_is_rebuilt() {
     );
     assert!(stdout(&out).contains("1 added"));
 }
+
+/// Seeds for the precision tests: an article with an id, one full of its pieces, one with
+/// a name, one with common words.
+fn precision_seeds(s: &std::path::Path) {
+    let write = |name: &str, title: &str, body: &str| {
+        std::fs::write(
+            s.join(name),
+            article(title, &format!("https://example.com/{name}"), body),
+        )
+        .unwrap();
+    };
+    write(
+        "id.txt",
+        "防火墙漏洞通告",
+        "Palo Alto 防火墙的 CVE-2024-3400 漏洞已被利用，请尽快升级。",
+    );
+    write(
+        "pieces.txt",
+        "CVE 2024 年度漏洞汇总：CVE-2024-1709 等",
+        "2024 年 CVE 漏洞超过 3400 个。CVE-2024-1709、CVE-2024-21887，cve 2024 cve 2024 3400。",
+    );
+    write(
+        "name.txt",
+        "座谈会召开",
+        "会议由朱守谦主持，与会者讨论了发展规划。",
+    );
+    write(
+        "common.txt",
+        "协调发展",
+        "推动区域协调发展。不存在的问题不会出现。",
+    );
+}
+
+#[test]
+fn an_exact_id_ranks_above_articles_with_its_pieces() {
+    let seeds = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    precision_seeds(seeds.path());
+    let ids = search_ids(seeds.path(), data.path(), "CVE-2024-3400");
+    assert_eq!(ids.first().map(String::as_str), Some("id"), "{ids:?}");
+    // Full-width and lower case are the same id.
+    let ids = search_ids(seeds.path(), data.path(), "ｃｖｅ-2024-3400");
+    assert_eq!(ids.first().map(String::as_str), Some("id"), "{ids:?}");
+}
+
+#[test]
+fn terms_no_article_has_are_reported_as_written() {
+    let seeds = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    precision_seeds(seeds.path());
+    let (s, d) = (seeds.path(), data.path());
+
+    // Every term missing: no fragments, just the terms.
+    let v = support::cli::search_json(s, d, "CVE-2024-3401");
+    assert_eq!(v["missing"], serde_json::json!(["CVE-2024-3401"]), "{v}");
+    assert_eq!(v["total"], 0, "{v}");
+    assert!(v["hits"].as_array().unwrap().is_empty(), "{v}");
+
+    // Some missing: partial matches, and the missing ones named.
+    let v = support::cli::search_json(s, d, "朱守谦 发展");
+    assert_eq!(v["missing"], serde_json::json!([]), "{v}");
+    let v = support::cli::search_json(s, d, "朱守廉 发展");
+    assert_eq!(v["missing"], serde_json::json!(["朱守廉"]), "{v}");
+    assert!(v["total"].as_u64().unwrap() >= 1, "{v}");
+    let v = support::cli::search_json(s, d, "zzqqxx不存在的词");
+    assert_eq!(v["missing"], serde_json::json!(["zzqqxx"]), "{v}");
+    let v = support::cli::search_json(s, d, "ＺＺＱＱＸＸ");
+    assert_eq!(v["missing"], serde_json::json!(["ＺＺＱＱＸＸ"]), "{v}");
+
+    // A name jieba may cut differently inside the article is found, not missing.
+    let v = support::cli::search_json(s, d, "朱守谦");
+    assert_eq!(v["missing"], serde_json::json!([]), "{v}");
+    assert_eq!(v["hits"][0]["id"], "name", "{v}");
+
+    // Present everywhere: an empty list, on every line of batch mode too.
+    let mut child = command(s, d, &["search"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("发展\nCVE-2024-3401\n\"\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["missing"], serde_json::json!([]));
+    assert_eq!(lines[1]["missing"], serde_json::json!(["CVE-2024-3401"]));
+    assert!(lines[2]["missing"].as_array().is_some(), "{}", lines[2]);
+}
+
+#[test]
+fn highlights_are_whole_terms_never_lone_characters() {
+    let seeds = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    precision_seeds(seeds.path());
+    let out = jianbao(seeds.path(), data.path(), &["search", "zzqqxx不存在的词"]);
+    let text = stdout(&out);
+    assert!(text.contains("不[存在]的问题不会出现"), "{text}");
+    assert!(!text.contains("[不]"), "{text}");
+    assert!(text.contains("zzqqxx"), "{text}");
+}
+
+/// The digest's keyword filter is not the search's ranking: no coverage threshold, no
+/// missing terms, just "contains one of the keywords whole". Ids are whole tokens there too.
+#[test]
+fn keyword_filter_keeps_taking_whole_keywords() {
+    use jianbao::search::{self, query};
+    use tantivy::collector::Count;
+    let (searcher, f) = support::ram_index::ram_index(&[&[
+        "---\ntitle: 一\n---\n人工智能治理。".as_bytes(),
+        "---\ntitle: 二\n---\n智能工厂与人工背运。".as_bytes(),
+        "---\ntitle: 三\n---\n漏洞 CVE-2024-3400 通告。".as_bytes(),
+        "---\ntitle: 四\n---\ncve 2024 3400 汇总。".as_bytes(),
+    ]]);
+    let count = |keywords: &str| {
+        searcher
+            .search(&search::filter_query(&f, &query::parse(keywords)), &Count)
+            .unwrap()
+    };
+    assert_eq!(count("人工智能"), 1);
+    // Any one keyword is enough, even when the other is in no article.
+    assert_eq!(count("人工智能 朱守谦"), 1);
+    assert_eq!(count("CVE-2024-3400"), 1);
+    assert_eq!(count("不存在的关键词"), 0);
+}

@@ -77,8 +77,19 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(100))]
 
     #[test]
-    fn results_pages_are_valid_html_within_the_limit((q, hs) in hostile_text(40).prop_flat_map(hits)) {
-        let results = SearchResults { query: query::parse(&q), total: hs.len() * 7, offset: 0, hits: hs };
+    fn results_pages_are_valid_html_within_the_limit(
+        (q, hs) in hostile_text(40).prop_flat_map(hits),
+        missing in prop::collection::vec(hostile_text(8), 0..8),
+        partial in any::<bool>(),
+    ) {
+        let results = SearchResults {
+            query: query::parse(&q),
+            total: hs.len() * 7,
+            offset: 0,
+            hits: hs,
+            missing,
+            partial,
+        };
         let html = results_page(&q, &results, 1, 7);
         let len = check_telegram_html(&html).map_err(|e| TestCaseError::fail(format!("{e}: {html}")))?;
         prop_assert!(len <= TELEGRAM_MAX_CHARS);
@@ -91,6 +102,17 @@ proptest! {
             let len = check_telegram_html(&part).map_err(|e| TestCaseError::fail(format!("{e}: {part}")))?;
             prop_assert!(len <= max, "{} > {}", len, max);
         }
+    }
+
+    #[test]
+    fn replies_with_missing_terms_are_valid_html(missing in prop::collection::vec(hostile_text(12), 1..10), total in 0usize..3) {
+        let reply = jianbao::render::all_missing_reply(&missing);
+        let len = check_telegram_html(&reply).map_err(|e| TestCaseError::fail(format!("{e}: {reply}")))?;
+        prop_assert!(len <= TELEGRAM_MAX_CHARS);
+        let results = SearchResults { total, missing, ..SearchResults::default() };
+        let note = jianbao::render::missing_note(&results).unwrap_or_default();
+        check_telegram_html(&note).map_err(|e| TestCaseError::fail(format!("{e}: {note}")))?;
+        prop_assert!(!note.is_empty());
     }
 
     #[test]

@@ -200,6 +200,9 @@ impl App {
                 tracing::error!("search failed: {e}");
                 Reply::text("搜索出错了，请稍后再试。")
             }
+            Ok(results) if results.total == 0 && !results.missing.is_empty() => {
+                Reply::text(render::all_missing_reply(&results.missing))
+            }
             Ok(results) if results.total == 0 => Reply::text(no_results_text(query)),
             Ok(results) => {
                 let pages = results.total.div_ceil(per_page);
@@ -298,6 +301,10 @@ impl App {
             Ok(r) => r,
             Err(_) => return Vec::new(),
         };
+        if results.hits.is_empty() && !results.missing.is_empty() {
+            return vec![missing_article(&results.missing)];
+        }
+        let note = render::missing_note_plain(&results);
         results
             .hits
             .iter()
@@ -311,7 +318,7 @@ impl App {
                     } else {
                         hit.title.chars().take(200).collect()
                     },
-                    description: [meta, excerpt]
+                    description: [note.clone().unwrap_or_default(), meta, excerpt]
                         .into_iter()
                         .filter(|s| !s.is_empty())
                         .collect::<Vec<_>>()
@@ -599,6 +606,20 @@ impl App {
                 vec![Reply::text("出错了，请稍后再试。")]
             }
         }
+    }
+}
+
+/// Inline mode's answer when no article has any of the terms: one article saying so.
+fn missing_article(missing: &[String]) -> InlineArticle {
+    let html = render::all_missing_reply(missing);
+    let plain = render::html_to_plain(&html);
+    let (title, hint) = plain.split_once('\n').unwrap_or((plain.as_str(), ""));
+    InlineArticle {
+        id: "missing".to_owned(),
+        title: title.chars().take(200).collect(),
+        description: hint.to_owned(),
+        html,
+        url: String::new(),
     }
 }
 

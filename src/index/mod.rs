@@ -14,7 +14,10 @@ use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument};
 pub use schema::Fields;
 pub use sync::{Progress, SyncReport, document};
 
-use crate::text::{BIGRAM_TOKENIZER, BigramTokenizer, WORDS_TOKENIZER, WordsTokenizer};
+use crate::text::{
+    ATOMS_TOKENIZER, AtomsTokenizer, BIGRAM_TOKENIZER, BigramTokenizer, WORDS_TOKENIZER,
+    WordsTokenizer,
+};
 
 /// Errors a user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -234,6 +237,7 @@ pub fn register_tokenizers(index: &Index) {
     index
         .tokenizers()
         .register(BIGRAM_TOKENIZER, BigramTokenizer);
+    index.tokenizers().register(ATOMS_TOKENIZER, AtomsTokenizer);
 }
 
 /// Number of distinct sources in a snapshot.

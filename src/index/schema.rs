@@ -5,11 +5,13 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 
-use crate::text::{BIGRAM_TOKENIZER, WORDS_TOKENIZER};
+use crate::text::{ATOMS_TOKENIZER, BIGRAM_TOKENIZER, WORDS_TOKENIZER};
 
 /// Bump when the schema or the analysis changes: an index written with another version is
-/// rebuilt from the seeds on open. 2: folding by OpenCC instead of zhconv.
-pub const SCHEMA_VERSION: u32 = 2;
+/// rebuilt from the seeds on open. 2: folding by OpenCC instead of zhconv. 3: the `atoms`
+/// field (whole Latin/digit ids) and positions in the bigram fields (exact character
+/// sequences of query words).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Handles to every field.
 #[derive(Clone, Debug)]
@@ -32,6 +34,8 @@ pub struct Fields {
     pub body_w: Field,
     pub title_b: Field,
     pub body_b: Field,
+    /// Compound Latin/digit tokens of title and body, whole (`cve-2024-3400`, `gpt-4o`).
+    pub atoms: Field,
 }
 
 pub fn build() -> (Schema, Fields) {
@@ -44,6 +48,11 @@ pub fn build() -> (Schema, Fields) {
     let bigrams = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(BIGRAM_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let atoms = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ATOMS_TOKENIZER)
             .set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
@@ -65,6 +74,7 @@ pub fn build() -> (Schema, Fields) {
         body_w: b.add_text_field("body_w", words),
         title_b: b.add_text_field("title_b", bigrams.clone()),
         body_b: b.add_text_field("body_b", bigrams),
+        atoms: b.add_text_field("atoms", atoms),
     };
     (b.build(), fields)
 }

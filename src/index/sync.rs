@@ -411,6 +411,8 @@ fn to_document(
     doc.add_text(f.title_b, &p.title_folded);
     doc.add_text(f.body_w, &p.body_folded);
     doc.add_text(f.body_b, &p.body_folded);
+    doc.add_text(f.atoms, &p.title_folded);
+    doc.add_text(f.atoms, &p.body_folded);
     doc
 }
 

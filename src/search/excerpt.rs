@@ -163,6 +163,7 @@ fn excerpt_of(body: &str, needles: &[Needle], max_chars: usize) -> Excerpt {
         }
         for (b, m) in folded
             .match_indices(needle.text.as_str())
+            .filter(|(b, m)| latin_bounded(&folded, *b, b + m.len()))
             .take(MAX_OCCURRENCES)
         {
             matches.push((byte_to_char(b)..byte_to_char(b + m.len()), n));
@@ -184,6 +185,19 @@ fn excerpt_of(body: &str, needles: &[Needle], max_chars: usize) -> Excerpt {
     );
     let ranges = matches.into_iter().map(|(r, _)| r).collect();
     window(&display, start, max_chars, ranges)
+}
+
+/// A match that starts or ends with a Latin letter or digit must not continue a longer Latin
+/// token: `h20` is not marked inside `h200`, `cve-2024-3400` not inside `cve-2024-34001`.
+fn latin_bounded(text: &str, start: usize, end: usize) -> bool {
+    let latin = |c: char| c.is_alphanumeric() && !crate::text::is_cjk(c);
+    let first = text[start..end].chars().next();
+    let last = text[start..end].chars().next_back();
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    let continues_before = first.is_some_and(latin) && before.is_some_and(latin);
+    let continues_after = last.is_some_and(latin) && after.is_some_and(latin);
+    !continues_before && !continues_after
 }
 
 /// The window start whose `max_chars` cover the most valuable set of distinct needles.
@@ -302,6 +316,19 @@ mod tests {
             100,
         );
         assert_eq!(e.html(), "我们研究<b>人工智能</b>的治理。");
+    }
+
+    #[test]
+    fn latin_needles_match_whole_tokens_only() {
+        let e = excerpt(
+            "H200 不是 H20，见 CVE-2024-34001 与 CVE-2024-3400。",
+            &needles(&["h20", "cve-2024-3400"]),
+            100,
+        );
+        assert_eq!(
+            e.html(),
+            "H200 不是 <b>H20</b>，见 CVE-2024-34001 与 <b>CVE-2024-3400</b>。"
+        );
     }
 
     #[test]

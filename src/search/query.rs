@@ -20,6 +20,10 @@ pub struct UserQuery {
     pub text: Vec<String>,
     /// Required phrases.
     pub phrases: Vec<String>,
+    /// `text` and `phrases` as the user wrote them (before folding), one for one and char for
+    /// char: what a reply quotes back ("no article has 「ＣＶＥ-2024-3400」").
+    pub text_written: Vec<String>,
+    pub phrases_written: Vec<String>,
     /// Excluded words or phrases.
     pub excluded: Vec<String>,
     pub source: Option<String>,
@@ -50,6 +54,14 @@ pub fn parse(input: &str) -> UserQuery {
     let cut: String = input.chars().take(MAX_QUERY_CHARS).collect();
     let folded = fold(&cut);
     let chars: Vec<char> = folded.chars().collect();
+    // `fold` maps char to char, so an index into `chars` is one into the original too.
+    let written: Vec<char> = cut.chars().collect();
+    let written_at = |picked: &[usize]| -> String {
+        picked
+            .iter()
+            .map(|&i| written.get(i).copied().unwrap_or(chars[i]))
+            .collect()
+    };
     let mut q = UserQuery::default();
     let mut i = 0;
     while i < chars.len() {
@@ -64,8 +76,9 @@ pub fn parse(input: &str) -> UserQuery {
         if negated {
             i += 1;
         }
-        let (piece, quoted, next) = read_piece(&chars, i);
+        let (picked, quoted, next) = read_piece(&chars, i);
         i = next;
+        let piece: String = picked.iter().map(|&k| chars[k]).collect();
         if piece.is_empty() {
             continue;
         }
@@ -73,33 +86,42 @@ pub fn parse(input: &str) -> UserQuery {
             q.excluded.push(piece);
         } else if quoted {
             q.phrases.push(piece);
+            q.phrases_written.push(written_at(&picked));
         } else if !apply_filter(&mut q, &piece) {
             q.text.push(piece);
+            q.text_written.push(written_at(&picked));
         }
     }
     q
 }
 
-/// Reads a quoted phrase or a whitespace-delimited word starting at `i`. A `key:"quoted value"`
-/// is read as one piece. An unclosed quote runs to the end of the input.
-fn read_piece(chars: &[char], mut i: usize) -> (String, bool, usize) {
+/// Reads a quoted phrase or a whitespace-delimited word starting at `i`: the indices of its
+/// characters, whether it was quoted, and where reading goes on. A `key:"quoted value"` is
+/// read as one piece. An unclosed quote runs to the end of the input.
+fn read_piece(chars: &[char], mut i: usize) -> (Vec<usize>, bool, usize) {
     if OPEN_QUOTES.contains(&chars[i]) {
-        let start = i + 1;
+        let mut start = i + 1;
         let mut end = start;
         while end < chars.len() && !CLOSE_QUOTES.contains(&chars[end]) {
             end += 1;
         }
-        let text: String = chars[start..end].iter().collect();
-        return (text.trim().to_owned(), true, end + 1);
+        let next = end + 1;
+        while start < end && chars[start].is_whitespace() {
+            start += 1;
+        }
+        while end > start && chars[end - 1].is_whitespace() {
+            end -= 1;
+        }
+        return ((start..end).collect(), true, next);
     }
-    let mut out = String::new();
+    let mut out = Vec::new();
     while i < chars.len() && !chars[i].is_whitespace() {
-        if OPEN_QUOTES.contains(&chars[i]) && out.ends_with(':') {
+        if OPEN_QUOTES.contains(&chars[i]) && out.last().is_some_and(|&k| chars[k] == ':') {
             let (value, _, next) = read_piece(chars, i);
-            out.push_str(&value);
+            out.extend(value);
             return (out, false, next);
         }
-        out.push(chars[i]);
+        out.push(i);
         i += 1;
     }
     (out, false, i)
@@ -185,5 +207,14 @@ mod tests {
     #[test]
     fn traditional_is_folded() {
         assert_eq!(parse("臺灣").text, vec!["台湾"]);
+    }
+
+    #[test]
+    fn keeps_what_the_user_wrote() {
+        let q = parse("ＣＶＥ-2024-3400 \"臺灣 經濟\" source:x 朱守謙");
+        assert_eq!(q.text, vec!["cve-2024-3400", "朱守谦"]);
+        assert_eq!(q.text_written, vec!["ＣＶＥ-2024-3400", "朱守謙"]);
+        assert_eq!(q.phrases, vec!["台湾 经济"]);
+        assert_eq!(q.phrases_written, vec!["臺灣 經濟"]);
     }
 }

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Traditional-character version of a relevance set: the queries converted simplified ->
+traditional with OpenCC's own tables (STPhrases.txt longest match first, then
+STCharacters.txt, first candidate), the documents and judgements unchanged. jianbao folds
+with OpenCC's t2s tables, so its folding is checked against the inverse direction.
+
+usage: make_trad.py SRC_SET OUT_SET [OPENCC_DICT_DIR]
+  OPENCC_DICT_DIR defaults to ferrous-opencc's assets/dictionaries in the cargo registry.
+  OUT_SET/seeds is a symlink to SRC_SET/seeds (nothing is copied).
+"""
+import glob
+import os
+import sys
+
+
+def load(path):
+    table = {}
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("#") or "\t" not in line:
+            continue
+        key, values = line.rstrip("\n").split("\t", 1)
+        table.setdefault(key, values.split(" ")[0])
+    return table
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    src, out = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3:
+        dict_dir = sys.argv[3]
+    else:
+        found = glob.glob(os.path.expanduser("~/.cargo/registry/src/*/ferrous-opencc-0.4.0/assets/dictionaries"))
+        if not found:
+            sys.exit("OpenCC dictionaries not found: pass OPENCC_DICT_DIR")
+        dict_dir = found[0]
+    phrases = load(f"{dict_dir}/STPhrases.txt")
+    chars = load(f"{dict_dir}/STCharacters.txt")
+    longest = max(len(k) for k in phrases)
+
+    def convert(text):
+        out, i = [], 0
+        while i < len(text):
+            for n in range(min(longest, len(text) - i), 1, -1):
+                if text[i:i + n] in phrases:
+                    out.append(phrases[text[i:i + n]])
+                    i += n
+                    break
+            else:
+                out.append(chars.get(text[i], text[i]))
+                i += 1
+        return "".join(out)
+
+    os.makedirs(out, exist_ok=True)
+    seeds = os.path.join(out, "seeds")
+    if not os.path.exists(seeds):
+        os.symlink(os.path.abspath(os.path.join(src, "seeds")), seeds)
+    with open(f"{out}/queries.tsv", "w", encoding="utf-8") as w:
+        for line in open(f"{src}/queries.tsv", encoding="utf-8"):
+            if "\t" in line:
+                qid, q = line.rstrip("\n").split("\t", 1)
+                w.write(f"{qid}\t{convert(q)}\n")
+    with open(f"{out}/qrels.tsv", "w", encoding="utf-8") as w:
+        w.write(open(f"{src}/qrels.tsv", encoding="utf-8").read())
+    changed = sum(1 for a, b in zip(open(f"{src}/queries.tsv", encoding="utf-8"), open(f"{out}/queries.tsv", encoding="utf-8")) if a != b)
+    print(f"{out}: {changed} queries changed by the conversion")
+
+
+if __name__ == "__main__":
+    main()

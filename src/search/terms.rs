@@ -1,0 +1,278 @@
+//! The terms of a query: the units a result is expected to contain whole, and that a reply
+//! reports as missing when no article has them.
+//!
+//! - an **atom**: a Latin/digit token as one piece (`cve-2024-3400`, `gpt-4o`, `h20`, `5g`);
+//! - a **word**: a jieba word of two or more CJK characters (`人工智能`, `举行`), or a short
+//!   run typed on its own that jieba would cut into a lone character and a word (a name like
+//!   `朱守谦` becomes `朱 / 守谦`; the user meant the three characters);
+//! - a **phrase**: what the user put in quotes.
+//!
+//! Lone characters and function words are not terms: they still rank (BM25), but a result is
+//! never required to have them, never credited for them and they are never highlighted.
+
+use crate::text::{is_cjk, query_atoms};
+
+use super::STOPWORDS;
+use super::query::UserQuery;
+
+/// More terms than this are not checked one by one (a pasted paragraph).
+pub const MAX_TERMS: usize = 16;
+
+/// A CJK run of at most this many characters, typed alone, is one term even when jieba cuts a
+/// lone character off it (names: `朱守谦`, `王小川`).
+const SHORT_RUN_CHARS: usize = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermKind {
+    /// A Latin/digit token without joiners (`h20`, `5g`, `2024`): a whole term of the
+    /// bigram fields.
+    Atom,
+    /// A Latin/digit token with joiners (`cve-2024-3400`): a term of the atoms field.
+    CompoundAtom,
+    /// Two or more CJK characters: their exact sequence (a phrase of their bigrams).
+    Word,
+    /// Characters jieba left alone, side by side inside a longer run (an unknown name:
+    /// `黄华麒是哪个大学毕业的`). Searched like a word; when no article has them together, the
+    /// longest parts that some article has stand in (see `coverage::term_stats`), because
+    /// the run may also hold a character of the next word (`魏舒史称`).
+    LoneChars,
+    /// A quoted phrase.
+    Phrase,
+}
+
+/// One term: folded (as it is searched) and as the user wrote it (as a reply quotes it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryTerm {
+    pub folded: String,
+    pub written: String,
+    pub kind: TermKind,
+}
+
+/// The distinct terms of a query's free text and phrases, in the order typed.
+pub fn terms(q: &UserQuery) -> Vec<QueryTerm> {
+    let mut out: Vec<QueryTerm> = Vec::new();
+    let mut push = |t: QueryTerm| {
+        if out.len() < MAX_TERMS && !out.iter().any(|o| o.folded == t.folded) {
+            out.push(t);
+        }
+    };
+    for (i, folded) in q.text.iter().enumerate() {
+        let written = q
+            .text_written
+            .get(i)
+            .map_or(folded.as_str(), |w| w.as_str());
+        for t in piece_terms(folded, written) {
+            push(t);
+        }
+    }
+    for (i, folded) in q.phrases.iter().enumerate() {
+        let written = q
+            .phrases_written
+            .get(i)
+            .map_or(folded.as_str(), |w| w.as_str());
+        if folded.chars().any(char::is_alphanumeric) {
+            push(QueryTerm {
+                folded: folded.clone(),
+                written: written.to_owned(),
+                kind: TermKind::Phrase,
+            });
+        }
+    }
+    out
+}
+
+/// How long the query is, in words: every Latin token and every jieba word of the free text,
+/// function words and lone characters included. A keyword search is short (`芯片 出口`: 2), a
+/// question long (`元皇后的儿子叫什么？`: 6) even when few of its words are terms.
+pub fn query_length(q: &UserQuery) -> usize {
+    q.text
+        .iter()
+        .map(|piece| {
+            let cjk: usize = cjk_runs(piece)
+                .into_iter()
+                .map(|(a, b)| crate::text::default_cut(&piece[a..b], false).len())
+                .sum();
+            query_atoms(piece).len() + cjk
+        })
+        .sum()
+}
+
+/// Terms of one whitespace-delimited piece, in text order.
+fn piece_terms(folded: &str, written: &str) -> Vec<QueryTerm> {
+    // Byte offset in `folded` → char index, which is also the char index in `written`.
+    let written_chars: Vec<char> = written.chars().collect();
+    let written_of = |start: usize, end: usize| -> String {
+        let a = folded[..start].chars().count();
+        let b = a + folded[start..end].chars().count();
+        match written_chars.get(a..b) {
+            Some(chars) => chars.iter().collect(),
+            None => folded[start..end].to_owned(),
+        }
+    };
+    let mut found: Vec<(usize, QueryTerm)> = Vec::new();
+    for atom in query_atoms(folded) {
+        if STOPWORDS.contains(&atom.text) {
+            continue;
+        }
+        let kind = if crate::text::is_compound(atom.text) {
+            TermKind::CompoundAtom
+        } else {
+            TermKind::Atom
+        };
+        found.push((
+            atom.start,
+            QueryTerm {
+                folded: atom.text.to_owned(),
+                written: written_of(atom.start, atom.end),
+                kind,
+            },
+        ));
+    }
+    for (start, end) in cjk_runs(folded) {
+        for (a, b, kind) in run_words(&folded[start..end]) {
+            let (a, b) = (start + a, start + b);
+            found.push((
+                a,
+                QueryTerm {
+                    folded: folded[a..b].to_owned(),
+                    written: written_of(a, b),
+                    kind,
+                },
+            ));
+        }
+    }
+    found.sort_by_key(|(start, _)| *start);
+    found.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Byte ranges of the maximal runs of CJK characters.
+fn cjk_runs(text: &str) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (b, c) in text.char_indices() {
+        match (is_cjk(c), start) {
+            (true, None) => start = Some(b),
+            (false, Some(s)) => {
+                runs.push((s, b));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        runs.push((s, text.len()));
+    }
+    runs
+}
+
+/// Byte ranges (within `run`) of the words of one CJK run that are terms: the dictionary
+/// words of two or more characters, and each sequence of two or more lone characters (an
+/// unknown name: `刘七`, `黄华麒`). jieba's HMM would join those too, but it also joins the
+/// next function word (`刘七是`), a term no article has.
+fn run_words(run: &str) -> Vec<(usize, usize, TermKind)> {
+    let tokens = crate::text::default_cut(run, false);
+    let chars = run.chars().count();
+    let is_stop = |&(a, b): &(usize, usize)| STOPWORDS.contains(&&run[a..b]);
+    let is_lone = |&(a, b): &(usize, usize)| run[a..b].chars().count() == 1;
+    if (3..=SHORT_RUN_CHARS).contains(&chars)
+        && tokens.iter().any(is_lone)
+        && !tokens.iter().any(is_stop)
+    {
+        return vec![(0, run.len(), TermKind::Word)];
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = tokens[i];
+        if is_stop(&t) {
+            i += 1;
+            continue;
+        }
+        if !is_lone(&t) {
+            out.push((t.0, t.1, TermKind::Word));
+            i += 1;
+            continue;
+        }
+        // Lone characters side by side, a function character inside included (`乍都节`), but
+        // none at the end (`刘七是` → `刘七`).
+        let mut j = i + 1;
+        while j < tokens.len() && is_lone(&tokens[j]) {
+            j += 1;
+        }
+        let mut end = j;
+        while end > i + 1 && is_stop(&tokens[end - 1]) {
+            end -= 1;
+        }
+        if end - i >= 2 {
+            out.push((t.0, tokens[end - 1].1, TermKind::LoneChars));
+        }
+        i = j;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::query::parse;
+
+    fn folded(q: &str) -> Vec<String> {
+        terms(&parse(q)).into_iter().map(|t| t.folded).collect()
+    }
+
+    #[test]
+    fn atoms_words_and_phrases() {
+        let t = terms(&parse("ＣＶＥ-2024-3400 漏洞 GPT-4o \"全球治理\" -美国"));
+        let got: Vec<(&str, &str, TermKind)> = t
+            .iter()
+            .map(|t| (t.folded.as_str(), t.written.as_str(), t.kind))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("cve-2024-3400", "ＣＶＥ-2024-3400", TermKind::CompoundAtom),
+                ("漏洞", "漏洞", TermKind::Word),
+                ("gpt-4o", "GPT-4o", TermKind::CompoundAtom),
+                ("全球治理", "全球治理", TermKind::Phrase),
+            ]
+        );
+    }
+
+    #[test]
+    fn mixed_pieces_split_into_latin_and_words() {
+        assert_eq!(folded("zzqqxx不存在的词"), vec!["zzqqxx", "存在"]);
+        assert_eq!(folded("H20芯片"), vec!["h20", "芯片"]);
+    }
+
+    #[test]
+    fn questions_drop_function_words_and_lone_characters() {
+        let t = folded("首届比赛在哪里举行？");
+        assert!(
+            t.contains(&"比赛".to_owned()) && t.contains(&"举行".to_owned()),
+            "{t:?}"
+        );
+        assert!(!t.iter().any(|w| w == "哪里" || w == "在"), "{t:?}");
+        assert!(t.iter().all(|w| w.chars().count() >= 2), "{t:?}");
+    }
+
+    #[test]
+    fn unknown_names_in_questions_are_terms_without_the_next_word() {
+        let t = folded("刘七是怎么死的？");
+        assert_eq!(t, vec!["刘七"]);
+        assert_eq!(
+            terms(&parse("刘七是怎么死的？"))[0].kind,
+            TermKind::LoneChars
+        );
+        assert_eq!(query_length(&parse("刘七是怎么死的？")), 6);
+        assert_eq!(query_length(&parse("芯片 出口")), 2);
+        assert_eq!(folded("乍都节公园位于什么地方？")[0], "乍都节");
+        let t = folded("黄华麒是哪个大学毕业的？");
+        assert!(t.contains(&"黄华麒".to_owned()), "{t:?}");
+    }
+
+    #[test]
+    fn a_short_name_typed_alone_is_one_term() {
+        assert_eq!(folded("朱守谦 发展"), vec!["朱守谦", "发展"]);
+        assert_eq!(terms(&parse("朱守謙"))[0].written, "朱守謙");
+    }
+}
