@@ -92,6 +92,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// `jianbao serve` on `corpus` against `fake`, logging at `log` to `stderr`.
+fn spawn_serve(
+    corpus: &std::path::Path,
+    data: &std::path::Path,
+    fake: &FakeApi,
+    log: &str,
+    stderr: Stdio,
+) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_jianbao"))
+        .arg("--seeds-dir")
+        .arg(corpus)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("serve")
+        .env("TELOXIDE_TOKEN", FakeApi::TOKEN)
+        .env("TELOXIDE_API_URL", fake.url().to_string())
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("RUST_LOG", log)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn jianbao serve")
+}
+
 /// Counts the ERROR and WARN lines of the bot's log while passing them through.
 fn tee_log(stderr: std::process::ChildStderr) -> std::sync::Arc<std::sync::Mutex<(usize, usize)>> {
     use std::io::BufRead;
@@ -118,22 +142,7 @@ fn tee_log(stderr: std::process::ChildStderr) -> std::sync::Arc<std::sync::Mutex
 async fn idle_run(corpus: PathBuf, periods: Vec<u64>) -> ExitCode {
     let fake = FakeApi::start().await;
     let data = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jianbao"))
-        .args([
-            "--seeds-dir",
-            corpus.to_str().unwrap_or("."),
-            "--data-dir",
-            data.path().to_str().unwrap_or("."),
-            "serve",
-        ])
-        .env("TELOXIDE_TOKEN", FakeApi::TOKEN)
-        .env("TELOXIDE_API_URL", fake.url().to_string())
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn jianbao serve");
+    let mut child = spawn_serve(&corpus, data.path(), &fake, "info", Stdio::piped());
     let log = tee_log(child.stderr.take().expect("stderr"));
     fake.wait_for("getupdates", 1, Duration::from_secs(120))
         .await;
@@ -189,22 +198,7 @@ async fn run(corpus: PathBuf, minutes: u64) -> ExitCode {
     let fake = FakeApi::start().await;
     fake.enforce_global_rate(30);
     let data = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jianbao"))
-        .args([
-            "--seeds-dir",
-            corpus.to_str().unwrap_or("."),
-            "--data-dir",
-            data.path().to_str().unwrap_or("."),
-            "serve",
-        ])
-        .env("TELOXIDE_TOKEN", FakeApi::TOKEN)
-        .env("TELOXIDE_API_URL", fake.url().to_string())
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn jianbao serve");
+    let mut child = spawn_serve(&corpus, data.path(), &fake, "warn", Stdio::inherit());
     let pid = child.id();
     // Serving once it polls (after indexing the corpus).
     fake.wait_for("getupdates", 1, Duration::from_secs(120))

@@ -109,8 +109,8 @@ async fn on_message(
 
 /// In-flight button presses per chat, and inline queries per user (distinct types for
 /// `dptree::deps!`).
-pub struct Presses(Arc<InFlight>);
-pub struct InlineQueries(Arc<InFlight>);
+pub struct Presses(InFlight);
+pub struct InlineQueries(InFlight);
 
 /// Bounds the core calls (searches, excerpts, SQLite) running at once on the blocking pool:
 /// each may hold a few MB of folded text, and a burst of hundreds must queue, not all run.

@@ -71,11 +71,6 @@ impl ChatQueues {
             .is_none_or(|s| s.load() < MAX_BACKLOG)
     }
 
-    /// Replies waiting or in delivery for this chat.
-    pub fn backlog(&self, chat_id: i64) -> usize {
-        self.chats().get(&chat_id).map_or(0, ChatState::load)
-    }
-
     /// Queues a job. Returns false (and drops it) when the chat's backlog is full; an edit of
     /// a message that already has an edit waiting replaces that edit instead.
     pub fn push(self: &Arc<Self>, chat_id: i64, job: Job) -> bool {
@@ -174,11 +169,11 @@ pub struct InFlightGuard {
 }
 
 impl InFlight {
-    pub fn new(max_per_key: usize) -> Arc<InFlight> {
-        Arc::new(InFlight {
+    pub fn new(max_per_key: usize) -> InFlight {
+        InFlight {
             max_per_key: max_per_key.max(1),
             running: Arc::new(Mutex::new(HashMap::new())),
-        })
+        }
     }
 
     /// A guard for one more task of `key`, or None when it has its share running.
