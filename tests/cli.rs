@@ -390,6 +390,28 @@ fn highlights_are_whole_terms_never_lone_characters() {
     assert!(text.contains("zzqqxx"), "{text}");
 }
 
+/// A headline with every keyword outranks an article that only repeats them in its body.
+#[test]
+fn a_title_with_every_keyword_ranks_first() {
+    let seeds = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let write = |name: &str, title: &str, body: &str| {
+        std::fs::write(
+            seeds.path().join(name),
+            article(title, &format!("https://example.com/{name}"), body),
+        )
+        .unwrap();
+    };
+    write(
+        "headline.txt",
+        "商务部等部门今天联合发布关于半导体芯片产品出口管制的最新规定和实施细则",
+        "商务部今天发布公告，自下月起实施新的管理办法，涉及多类产品。",
+    );
+    write("roundup.txt", "今日要闻", "芯片出口，芯片出口，芯片出口。");
+    let ids = search_ids(seeds.path(), data.path(), "芯片 出口");
+    assert_eq!(ids, ["headline", "roundup"]);
+}
+
 /// The digest's keyword filter is not the search's ranking: no coverage threshold, no
 /// missing terms, just "contains one of the keywords whole". Ids are whole tokens there too.
 #[test]

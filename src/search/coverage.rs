@@ -32,12 +32,26 @@ use crate::text::bigrams;
 const COVERAGE_POWER: i32 = 4;
 const COVERAGE_FLOOR: f32 = 0.01;
 
+/// An article whose *title* has every term whole scores `1 + TITLE_BONUS` times as much
+/// (`1 + TITLE_BONUS × title coverage^TITLE_POWER` for part of them): a headline that names
+/// all the keywords is what a keyword search looks for, and BM25 over title and body does not
+/// see it (one title match weighs like a few body mentions). On the title keyword set MRR@10
+/// 0.705 → 0.719 (held out: 0.688 → 0.700), the question sets unchanged; bonuses 3 and 10
+/// scored the same, a length prior on the title (shorter headlines first) ±0.005. What stays
+/// lost there is ambiguous by construction: two or three headlines with all the words
+/// (`李强会见莱索托首相` / `王沪宁会见莱索托首相` for `会见 莱索托 首相`).
+const TITLE_BONUS: f32 = 1.0;
+const TITLE_POWER: i32 = 4;
+
 /// A query term with what the index knows about it.
 #[derive(Debug)]
 pub struct TermStat {
     pub term: QueryTerm,
     /// Matches the documents that contain the term whole.
     pub presence: Box<dyn Query>,
+    /// Matches the documents whose title contains the term whole (none for an id of the
+    /// atoms field, which does not tell title from body).
+    pub in_title: Option<Box<dyn Query>>,
     /// IDF of the whole term (its document frequency is estimated, see [`estimate_df`]).
     pub weight: f32,
     /// No live document contains the term.
@@ -72,6 +86,7 @@ fn term_stat(searcher: &Searcher, f: &Fields, term: QueryTerm) -> Option<TermSta
     let df = df as f32;
     Some(TermStat {
         weight: (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05),
+        in_title: title_presence_query(f, &term),
         term,
         presence,
         missing,
@@ -168,6 +183,16 @@ fn presence_query(f: &Fields, term: &QueryTerm) -> Option<Box<dyn Query>> {
     })
 }
 
+fn title_presence_query(f: &Fields, term: &QueryTerm) -> Option<Box<dyn Query>> {
+    let text = term.folded.as_str();
+    match term.kind {
+        TermKind::Atom => Some(term_query(f.title_b, text)),
+        TermKind::CompoundAtom => None,
+        TermKind::Word | TermKind::LoneChars => Some(sequence_query(f.title_b, text)),
+        TermKind::Phrase => super::phrase_in_field(f.title_w, text),
+    }
+}
+
 /// An upper bound of the term's document frequency from the term dictionaries alone: the
 /// frequency of the whole token, or of the rarest bigram of a word (a document with the word
 /// has all its bigrams). Zero means no document can contain it.
@@ -228,12 +253,30 @@ pub fn min_coverage(query_words: usize) -> f32 {
     }
 }
 
+/// One term of a [`CoverageQuery`].
+#[derive(Debug)]
+pub struct CoverageTerm {
+    pub presence: Box<dyn Query>,
+    pub in_title: Option<Box<dyn Query>>,
+    pub weight: f32,
+}
+
+impl Clone for CoverageTerm {
+    fn clone(&self) -> Self {
+        CoverageTerm {
+            presence: self.presence.box_clone(),
+            in_title: self.in_title.as_ref().map(|q| q.box_clone()),
+            weight: self.weight,
+        }
+    }
+}
+
 /// Wraps the BM25 query: only documents with at least `min_coverage` of the terms' weight,
-/// scored `BM25 × (COVERAGE_FLOOR + coverage)^COVERAGE_POWER`.
+/// scored `BM25 × (COVERAGE_FLOOR + coverage)^COVERAGE_POWER × title factor`.
 #[derive(Debug)]
 pub struct CoverageQuery {
     pub main: Box<dyn Query>,
-    pub terms: Vec<(Box<dyn Query>, f32)>,
+    pub terms: Vec<CoverageTerm>,
     pub min_coverage: f32,
 }
 
@@ -241,11 +284,7 @@ impl Clone for CoverageQuery {
     fn clone(&self) -> Self {
         CoverageQuery {
             main: self.main.box_clone(),
-            terms: self
-                .terms
-                .iter()
-                .map(|(q, w)| (q.box_clone(), *w))
-                .collect(),
+            terms: self.terms.clone(),
             min_coverage: self.min_coverage,
         }
     }
@@ -260,7 +299,16 @@ impl Query for CoverageQuery {
         let terms = self
             .terms
             .iter()
-            .map(|(q, w)| Ok((q.weight(presence_scoring)?, *w)))
+            .map(|t| {
+                Ok(TermWeight {
+                    presence: t.presence.weight(presence_scoring)?,
+                    in_title: match &t.in_title {
+                        Some(q) => Some(q.weight(presence_scoring)?),
+                        None => None,
+                    },
+                    weight: t.weight,
+                })
+            })
             .collect::<tantivy::Result<Vec<_>>>()?;
         Ok(Box::new(CoverageWeight {
             main: self.main.weight(scoring)?,
@@ -273,9 +321,15 @@ impl Query for CoverageQuery {
     }
 }
 
+struct TermWeight {
+    presence: Box<dyn Weight>,
+    in_title: Option<Box<dyn Weight>>,
+    weight: f32,
+}
+
 struct CoverageWeight {
     main: Box<dyn Weight>,
-    terms: Vec<(Box<dyn Weight>, f32)>,
+    terms: Vec<TermWeight>,
     min_coverage: f32,
 }
 
@@ -284,7 +338,13 @@ impl Weight for CoverageWeight {
         let terms = self
             .terms
             .iter()
-            .map(|(w, weight)| Ok((w.scorer(reader, 1.0)?, *weight)))
+            .map(|t| Ok((t.presence.scorer(reader, 1.0)?, t.weight)))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let title_terms = self
+            .terms
+            .iter()
+            .filter_map(|t| t.in_title.as_ref().map(|w| (w, t.weight)))
+            .map(|(w, weight)| Ok((w.scorer(reader, 1.0)?, weight)))
             .collect::<tantivy::Result<Vec<_>>>()?;
         let total: f32 = terms.iter().map(|(_, w)| w).sum();
         // A term whose weight the others cannot make up for is required: iteration jumps to
@@ -297,11 +357,19 @@ impl Weight for CoverageWeight {
             })
             .map(|(i, _)| i)
             .collect();
+        // The title bonus needs every term in the title, ids of the atoms field included.
+        let title_total = if title_terms.len() == terms.len() {
+            total
+        } else {
+            f32::INFINITY
+        };
         let mut scorer = CoverageScorer {
             main: self.main.scorer(reader, boost)?,
             terms,
+            title_terms,
             required,
             total,
+            title_total,
             min_coverage: self.min_coverage,
             doc: TERMINATED,
             score: 0.0,
@@ -321,7 +389,7 @@ impl Weight for CoverageWeight {
             )));
         }
         Ok(Explanation::new(
-            "BM25 × (0.01 + coverage)^4",
+            "BM25 × (0.01 + coverage)^4 × title factor",
             scorer.score(),
         ))
     }
@@ -330,31 +398,46 @@ impl Weight for CoverageWeight {
 struct CoverageScorer {
     main: Box<dyn Scorer>,
     terms: Vec<(Box<dyn Scorer>, f32)>,
+    /// Title presence of the terms that have one.
+    title_terms: Vec<(Box<dyn Scorer>, f32)>,
     /// Indices into `terms` of the terms every result must have.
     required: Vec<usize>,
     total: f32,
+    /// Weight of all the terms, or infinity when some term cannot be found in titles.
+    title_total: f32,
     min_coverage: f32,
     doc: DocId,
     score: Score,
 }
 
+/// Share of the weight of `terms` that `doc` has. Scorers only move forward, as the main
+/// scorer does.
+fn covered(terms: &mut [(Box<dyn Scorer>, f32)], doc: DocId, total: f32) -> f32 {
+    if total <= 0.0 {
+        return 1.0;
+    }
+    let mut covered = 0.0;
+    for (scorer, weight) in terms {
+        if scorer.doc() < doc {
+            scorer.seek(doc);
+        }
+        if scorer.doc() == doc {
+            covered += *weight;
+        }
+    }
+    covered / total
+}
+
 impl CoverageScorer {
-    /// Share of the terms' weight that `doc` contains whole. Presence scorers only move
-    /// forward, as the main scorer does.
-    fn coverage(&mut self, doc: DocId) -> f32 {
-        if self.total <= 0.0 {
-            return 1.0;
-        }
-        let mut covered = 0.0;
-        for (scorer, weight) in &mut self.terms {
-            if scorer.doc() < doc {
-                scorer.seek(doc);
-            }
-            if scorer.doc() == doc {
-                covered += *weight;
-            }
-        }
-        covered / self.total
+    fn score_of(&mut self, doc: DocId, coverage: f32) -> Score {
+        let title = if self.title_total.is_finite() {
+            covered(&mut self.title_terms, doc, self.title_total)
+        } else {
+            0.0
+        };
+        self.main.score()
+            * (COVERAGE_FLOOR + coverage).powi(COVERAGE_POWER)
+            * (1.0 + TITLE_BONUS * title.powi(TITLE_POWER))
     }
 
     /// The first document at or after `doc` that every required term's scorer is on.
@@ -397,10 +480,10 @@ impl CoverageScorer {
                     continue;
                 }
             }
-            let coverage = self.coverage(doc);
+            let coverage = covered(&mut self.terms, doc, self.total);
             // A small tolerance: weights are sums of floats.
             if coverage + 1e-4 >= self.min_coverage {
-                self.score = self.main.score() * (COVERAGE_FLOOR + coverage).powi(COVERAGE_POWER);
+                self.score = self.score_of(doc, coverage);
                 self.doc = doc;
                 return doc;
             }

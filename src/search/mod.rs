@@ -281,7 +281,11 @@ fn ranked_query(f: &Fields, q: &UserQuery, present: &[&TermStat], min: f32) -> B
             main,
             terms: present
                 .iter()
-                .map(|s| (s.presence.box_clone(), s.weight))
+                .map(|s| coverage::CoverageTerm {
+                    presence: s.presence.box_clone(),
+                    in_title: s.in_title.as_ref().map(|q| q.box_clone()),
+                    weight: s.weight,
+                })
                 .collect(),
             min_coverage: min,
         })
@@ -458,30 +462,27 @@ fn ranking_query(f: &Fields, q: &UserQuery) -> Option<Box<dyn Query>> {
 /// also indexes the dictionary sub-words of longer words, so the phrase matches however the
 /// surrounding text was segmented.
 pub(crate) fn phrase_in_title_or_body(f: &Fields, phrase: &str) -> Option<Box<dyn Query>> {
+    Some(Box::new(BooleanQuery::new(vec![
+        (Occur::Should, phrase_in_field(f.title_w, phrase)?),
+        (Occur::Should, phrase_in_field(f.body_w, phrase)?),
+    ])))
+}
+
+/// The exact phrase in one word field (see [`phrase_in_title_or_body`]).
+pub(crate) fn phrase_in_field(field: Field, phrase: &str) -> Option<Box<dyn Query>> {
     let words = phrase_words(phrase);
     let first = words.first()?.0;
-    let either = |make: &dyn Fn(Field) -> Box<dyn Query>| -> Box<dyn Query> {
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Should, make(f.title_w)),
-            (Occur::Should, make(f.body_w)),
-        ]))
-    };
     if words.len() == 1 {
-        let word = &words[0].1;
-        return Some(either(&|field| {
-            Box::new(TermQuery::new(
-                Term::from_field_text(field, word),
-                IndexRecordOption::Basic,
-            ))
-        }));
+        return Some(Box::new(TermQuery::new(
+            Term::from_field_text(field, &words[0].1),
+            IndexRecordOption::Basic,
+        )));
     }
-    Some(either(&|field| {
-        let terms = words
-            .iter()
-            .map(|(offset, w)| (offset - first, Term::from_field_text(field, w)))
-            .collect();
-        Box::new(PhraseQuery::new_with_offset(terms))
-    }))
+    let terms = words
+        .iter()
+        .map(|(offset, w)| (offset - first, Term::from_field_text(field, w)))
+        .collect();
+    Some(Box::new(PhraseQuery::new_with_offset(terms)))
 }
 
 /// Workaround for a tantivy 0.27.0 bug found by fuzzing (`fuzz/`, target `query_parser`;
