@@ -36,7 +36,10 @@ pub fn print_sync_report(report: &SyncReport, out: &mut impl Write) -> std::io::
 #[derive(Serialize)]
 pub struct JsonResults<'a> {
     pub query: &'a str,
+    /// Results that can be paged through (partial matches are cut to a few).
     pub total: usize,
+    /// Articles that matched before partial matches were cut (equal to `total` otherwise).
+    pub matched: usize,
     pub hits: Vec<JsonHit>,
     /// Terms of the query that no article contains, as written (empty when none).
     pub missing: Vec<String>,
@@ -77,6 +80,7 @@ pub fn search_json(index: &SearchIndex, query: &str, opts: &SearchOptions) -> St
         Ok(r) => JsonResults {
             query,
             total: r.total,
+            matched: r.matched,
             hits: r.hits.iter().map(JsonHit::from).collect(),
             missing: r.missing,
             partial: r.partial,
@@ -85,6 +89,7 @@ pub fn search_json(index: &SearchIndex, query: &str, opts: &SearchOptions) -> St
         Err(e) => JsonResults {
             query,
             total: 0,
+            matched: 0,
             hits: Vec::new(),
             missing: Vec::new(),
             partial: false,

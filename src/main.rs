@@ -30,7 +30,7 @@ enum Command {
     Index,
     /// Search; without QUERY, read one query per line from stdin and answer each with a JSON line.
     Search {
-        /// Print JSON: {"query", "total", "hits": [{"id", "title", "url", "source", "date", "score", "excerpt"}]}.
+        /// Print JSON: {"query", "total", "matched", "hits": [{"id", "title", "url", "source", "date", "score", "excerpt"}]}.
         #[arg(long)]
         json: bool,
         /// Results per page.

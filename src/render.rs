@@ -174,13 +174,29 @@ pub fn missing_note(results: &SearchResults) -> Option<String> {
         let mut note = format!("⚠️ 没有找到含{}的文章", quoted_terms(&results.missing));
         if results.total > 0 {
             note.push_str("，以下是不含这些词的部分匹配");
+            note.push_str(&cut_note(results));
         }
         note.push('。');
         return Some(note);
     }
-    results
-        .partial
-        .then(|| "⚠️ 没有文章同时包含所有的词，以下是部分匹配。".to_owned())
+    results.partial.then(|| {
+        format!(
+            "⚠️ 没有文章同时包含所有的词，以下是部分匹配{}。",
+            cut_note(results)
+        )
+    })
+}
+
+/// `（共 9025 篇，只列出最相关的 10 篇）` when partial matches were cut.
+fn cut_note(results: &SearchResults) -> String {
+    if results.matched > results.total {
+        format!(
+            "（共 {} 篇，只列出最相关的 {} 篇）",
+            results.matched, results.total
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// [`missing_note`] as plain text (terminal, inline descriptions).
@@ -395,6 +411,16 @@ mod tests {
         assert_eq!(missing_note(&results), None);
         results.partial = true;
         assert!(missing_note(&results).is_some_and(|n| n.contains("部分匹配")));
+        assert!(missing_note(&results).is_some_and(|n| !n.contains("只列出")));
+        // Cut partial matches say how many there were.
+        results.matched = 9025;
+        results.total = 10;
+        assert_eq!(
+            missing_note(&results).as_deref(),
+            Some(
+                "⚠️ 没有文章同时包含所有的词，以下是部分匹配（共 9025 篇，只列出最相关的 10 篇）。"
+            )
+        );
         let reply = all_missing_reply(&["zzqqxx".into()]);
         assert!(
             reply.contains("「zzqqxx」") && reply.contains("拼写"),

@@ -390,6 +390,54 @@ fn highlights_are_whole_terms_never_lone_characters() {
     assert!(text.contains("zzqqxx"), "{text}");
 }
 
+/// Partial matches are a hint: at most ten, however many articles have the other terms.
+#[test]
+fn partial_matches_are_cut_to_the_most_relevant_few() {
+    let seeds = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    for i in 0..15 {
+        std::fs::write(
+            seeds.path().join(format!("a{i:02}.txt")),
+            article(
+                &format!("第{i}篇"),
+                &format!("https://example.com/{i}"),
+                "推动区域协调发展。",
+            ),
+        )
+        .unwrap();
+    }
+    let (s, d) = (seeds.path(), data.path());
+    let page = |p: &str| {
+        let out = jianbao(
+            s,
+            d,
+            &[
+                "search",
+                "--json",
+                "--limit",
+                "4",
+                "--page",
+                p,
+                "朱守廉 发展",
+            ],
+        );
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()
+    };
+    let first = page("1");
+    assert_eq!(first["missing"], serde_json::json!(["朱守廉"]), "{first}");
+    assert_eq!(first["total"], 10, "{first}");
+    assert_eq!(first["matched"], 15, "{first}");
+    assert_eq!(page("3")["hits"].as_array().unwrap().len(), 2);
+    assert!(page("4")["hits"].as_array().unwrap().is_empty());
+    // A full match is never cut.
+    let v = support::cli::search_json(s, d, "协调发展");
+    assert_eq!(
+        (v["total"].as_u64(), v["matched"].as_u64()),
+        (Some(15), Some(15)),
+        "{v}"
+    );
+}
+
 /// A headline with every keyword outranks an article that only repeats them in its body.
 #[test]
 fn a_title_with_every_keyword_ranks_first() {

@@ -81,11 +81,13 @@ proptest! {
         (q, hs) in hostile_text(40).prop_flat_map(hits),
         missing in prop::collection::vec(hostile_text(8), 0..8),
         partial in any::<bool>(),
+        cut in 0usize..100_000,
     ) {
         let results = SearchResults {
             query: query::parse(&q),
             total: hs.len() * 7,
             offset: 0,
+            matched: hs.len() * 7 + cut,
             hits: hs,
             missing,
             partial,

@@ -12,7 +12,7 @@
 
 use crate::text::{is_cjk, query_atoms};
 
-use super::STOPWORDS;
+use super::is_function_word;
 use super::query::UserQuery;
 
 /// More terms than this are not checked one by one (a pasted paragraph).
@@ -111,7 +111,7 @@ fn piece_terms(folded: &str, written: &str) -> Vec<QueryTerm> {
     };
     let mut found: Vec<(usize, QueryTerm)> = Vec::new();
     for atom in query_atoms(folded) {
-        if STOPWORDS.contains(&atom.text) {
+        if is_function_word(atom.text) {
             continue;
         }
         let kind = if crate::text::is_compound(atom.text) {
@@ -172,7 +172,7 @@ fn cjk_runs(text: &str) -> Vec<(usize, usize)> {
 fn run_words(run: &str) -> Vec<(usize, usize, TermKind)> {
     let tokens = crate::text::default_cut(run, false);
     let chars = run.chars().count();
-    let is_stop = |&(a, b): &(usize, usize)| STOPWORDS.contains(&&run[a..b]);
+    let is_stop = |&(a, b): &(usize, usize)| is_function_word(&run[a..b]);
     let is_lone = |&(a, b): &(usize, usize)| run[a..b].chars().count() == 1;
     if (3..=SHORT_RUN_CHARS).contains(&chars)
         && tokens.iter().any(is_lone)
@@ -189,7 +189,13 @@ fn run_words(run: &str) -> Vec<(usize, usize, TermKind)> {
             continue;
         }
         if !is_lone(&t) {
-            out.push((t.0, t.1, TermKind::Word));
+            // jieba keeps some questions as one word (`什么游戏`): the thing asked about is
+            // the rest.
+            let start = match run[t.0..t.1].strip_prefix("什么") {
+                Some(rest) if rest.chars().count() >= 2 => t.1 - rest.len(),
+                _ => t.0,
+            };
+            out.push((start, t.1, TermKind::Word));
             i += 1;
             continue;
         }
@@ -203,7 +209,7 @@ fn run_words(run: &str) -> Vec<(usize, usize, TermKind)> {
         while end > i + 1 && is_stop(&tokens[end - 1]) {
             end -= 1;
         }
-        if end - i >= 2 {
+        if end - i >= 2 && !is_function_word(&run[t.0..tokens[end - 1].1]) {
             out.push((t.0, tokens[end - 1].1, TermKind::LoneChars));
         }
         i = j;
@@ -218,6 +224,27 @@ mod tests {
 
     fn folded(q: &str) -> Vec<String> {
         terms(&parse(q)).into_iter().map(|t| t.folded).collect()
+    }
+
+    #[test]
+    fn question_words_are_not_terms() {
+        assert_eq!(folded("学校总占地面积有多大？"), ["学校", "占地面积"]);
+        assert_eq!(
+            folded("南田县的范围包括哪些地方？"),
+            ["南田", "范围", "包括"]
+        );
+        assert_eq!(folded("在此监禁者主要分为几类？"), ["监禁", "主要", "分为"]);
+        assert_eq!(folded("代码需不需要修改"), ["代码", "修改"]);
+        assert_eq!(folded("比赛获得第几名"), ["比赛", "获得"]);
+        assert_eq!(
+            folded("独孤剑是什么游戏的男主角"),
+            ["独孤", "游戏", "男主角"]
+        );
+        // Names and words of the same shape stay.
+        assert_eq!(
+            folded("哪吒 几内亚 几何 多元"),
+            ["哪吒", "几内亚", "几何", "多元"]
+        );
     }
 
     #[test]
