@@ -390,6 +390,50 @@ fn highlights_are_whole_terms_never_lone_characters() {
     assert!(text.contains("zzqqxx"), "{text}");
 }
 
+/// `iPhone 15` is one thing: the article with it comes first, one with `iPhone 14` and a 15
+/// elsewhere is only a partial match, and a pair no article has is reported.
+#[test]
+fn a_name_and_its_version_match_together() {
+    let seeds = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let write = |name: &str, title: &str, body: &str| {
+        std::fs::write(
+            seeds.path().join(name),
+            article(title, &format!("https://example.com/{name}"), body),
+        )
+        .unwrap();
+    };
+    write(
+        "apart.txt",
+        "iPhone 14 降价",
+        "iPhone 14 在 15 家门店降价，iPhone 14 iPhone 14。",
+    );
+    write(
+        "exact.txt",
+        "新品发布",
+        "苹果今天发布 iPhone 15，售价不变。",
+    );
+    let (s, d) = (seeds.path(), data.path());
+    let v = support::cli::search_json(s, d, "iPhone 15");
+    assert_eq!(v["missing"], serde_json::json!([]), "{v}");
+    let ids: Vec<&str> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["exact"], "{v}");
+    let v = support::cli::search_json(s, d, "iPhone 14 15");
+    assert_eq!(v["hits"][0]["id"], "apart", "{v}");
+    // A pair no article has is reported as typed, and the articles with both pieces apart are
+    // the partial matches; a pair whose piece is missing is not reported twice.
+    let v = support::cli::search_json(s, d, "15 IPHONE");
+    assert_eq!(v["missing"], serde_json::json!(["15 IPHONE"]), "{v}");
+    assert_eq!(v["total"], 2, "{v}");
+    let v = support::cli::search_json(s, d, "iPhone 16");
+    assert_eq!(v["missing"], serde_json::json!(["16"]), "{v}");
+}
+
 /// Partial matches are a hint: at most ten, however many articles have the other terms.
 #[test]
 fn partial_matches_are_cut_to_the_most_relevant_few() {

@@ -75,6 +75,20 @@ pub fn term_stats(searcher: &Searcher, f: &Fields, terms: Vec<QueryTerm>) -> Vec
         }
         out.push(stat);
     }
+    // `iPhone 16` is not reported missing when `16` already is.
+    let missing_pieces: Vec<String> = out
+        .iter()
+        .filter(|s| s.missing && s.term.kind != TermKind::LatinPair)
+        .map(|s| s.term.folded.clone())
+        .collect();
+    out.retain(|s| {
+        !(s.missing
+            && s.term.kind == TermKind::LatinPair
+            && s.term
+                .folded
+                .split(' ')
+                .any(|p| missing_pieces.iter().any(|m| m == p)))
+    });
     out
 }
 
@@ -179,7 +193,7 @@ fn presence_query(f: &Fields, term: &QueryTerm) -> Option<Box<dyn Query>> {
             sequence_query(f.title_b, text),
             sequence_query(f.body_b, text),
         ),
-        TermKind::Phrase => super::phrase_in_title_or_body(f, text)?,
+        TermKind::Phrase | TermKind::LatinPair => super::phrase_in_title_or_body(f, text)?,
     })
 }
 
@@ -189,7 +203,7 @@ fn title_presence_query(f: &Fields, term: &QueryTerm) -> Option<Box<dyn Query>> 
         TermKind::Atom => Some(term_query(f.title_b, text)),
         TermKind::CompoundAtom => None,
         TermKind::Word | TermKind::LoneChars => Some(sequence_query(f.title_b, text)),
-        TermKind::Phrase => super::phrase_in_field(f.title_w, text),
+        TermKind::Phrase | TermKind::LatinPair => super::phrase_in_field(f.title_w, text),
     }
 }
 
@@ -211,7 +225,7 @@ fn estimate_df(searcher: &Searcher, f: &Fields, term: &QueryTerm) -> u64 {
             .map(|b| either_df(f.title_b, f.body_b, b.text))
             .min()
             .unwrap_or(0),
-        TermKind::Phrase => crate::text::phrase_words(&term.folded)
+        TermKind::Phrase | TermKind::LatinPair => crate::text::phrase_words(&term.folded)
             .iter()
             .map(|(_, w)| either_df(f.title_w, f.body_w, w))
             .min()

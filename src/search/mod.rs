@@ -276,7 +276,12 @@ pub fn run(
         return Ok(results);
     }
     let sort = if has_words { opts.sort } else { Sort::Date };
-    let min = coverage::min_coverage(terms::query_length(&parsed).max(present.len()));
+    // A pair (`iPhone 15`) does not make the query longer than its two pieces.
+    let present_terms = present
+        .iter()
+        .filter(|s| s.term.kind != terms::TermKind::LatinPair)
+        .count();
+    let min = coverage::min_coverage(terms::query_length(&parsed).max(present_terms));
     let mut found = execute(
         searcher,
         &ranked_query(f, &parsed, &present, min),

@@ -38,6 +38,11 @@ pub enum TermKind {
     LoneChars,
     /// A quoted phrase.
     Phrase,
+    /// Two Latin/digit pieces typed side by side, one of them with a digit (`iPhone 15`,
+    /// `Windows 11`, `Qwen 2.5`): a product and its version are one thing, searched as the
+    /// phrase. The pieces stay terms of their own, so when no article has the pair, the
+    /// articles with both pieces apart are the partial matches.
+    LatinPair,
 }
 
 /// One term: folded (as it is searched) and as the user wrote it (as a reply quotes it).
@@ -65,6 +70,12 @@ pub fn terms(q: &UserQuery) -> Vec<QueryTerm> {
             push(t);
         }
     }
+    for i in 1..q.text.len() {
+        let written = |i: usize| q.text_written.get(i).unwrap_or(&q.text[i]).as_str();
+        if let Some(t) = latin_pair((&q.text[i - 1], written(i - 1)), (&q.text[i], written(i))) {
+            push(t);
+        }
+    }
     for (i, folded) in q.phrases.iter().enumerate() {
         let written = q
             .phrases_written
@@ -79,6 +90,20 @@ pub fn terms(q: &UserQuery) -> Vec<QueryTerm> {
         }
     }
     out
+}
+
+/// The [`TermKind::LatinPair`] of two adjacent pieces (folded, written), if they are one.
+fn latin_pair(a: (&str, &str), b: (&str, &str)) -> Option<QueryTerm> {
+    let is_latin = |piece: &str| {
+        let atoms = query_atoms(piece);
+        atoms.len() == 1 && atoms[0].text.len() == piece.len() && !is_function_word(piece)
+    };
+    let has_digit = |piece: &str| piece.chars().any(|c| c.is_ascii_digit());
+    (is_latin(a.0) && is_latin(b.0) && (has_digit(a.0) || has_digit(b.0))).then(|| QueryTerm {
+        folded: format!("{} {}", a.0, b.0),
+        written: format!("{} {}", a.1, b.1),
+        kind: TermKind::LatinPair,
+    })
 }
 
 /// How long the query is, in words: every Latin token and every jieba word of the free text,
@@ -224,6 +249,35 @@ mod tests {
 
     fn folded(q: &str) -> Vec<String> {
         terms(&parse(q)).into_iter().map(|t| t.folded).collect()
+    }
+
+    #[test]
+    fn a_name_and_its_version_are_also_one_term() {
+        let t = terms(&parse("iPhone 15 续航"));
+        let got: Vec<(&str, &str, TermKind)> = t
+            .iter()
+            .map(|t| (t.folded.as_str(), t.written.as_str(), t.kind))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("iphone", "iPhone", TermKind::Atom),
+                ("15", "15", TermKind::Atom),
+                ("续航", "续航", TermKind::Word),
+                ("iphone 15", "iPhone 15", TermKind::LatinPair),
+            ]
+        );
+        // Words without a digit, or a CJK neighbour, are not pairs.
+        assert!(
+            !terms(&parse("Palo Alto"))
+                .iter()
+                .any(|t| t.kind == TermKind::LatinPair)
+        );
+        assert!(
+            !terms(&parse("芯片 15"))
+                .iter()
+                .any(|t| t.kind == TermKind::LatinPair)
+        );
     }
 
     #[test]
