@@ -12,7 +12,11 @@ const ANSI_MARK: (&str, &str) = ("\x1b[1;33m", "\x1b[0m");
 const ANSI_BOLD: (&str, &str) = ("\x1b[1m", "\x1b[0m");
 
 /// The `index` command's summary.
-pub fn print_sync_report(report: &SyncReport, out: &mut impl Write) -> std::io::Result<()> {
+pub fn print_sync_report(
+    report: &SyncReport,
+    verbose: bool,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "seeds: {} files, {} read; index: {} added, {} updated, {} deleted, {} unchanged, {} skipped; {} articles; {:.2} s",
@@ -26,11 +30,53 @@ pub fn print_sync_report(report: &SyncReport, out: &mut impl Write) -> std::io::
         report.total,
         report.elapsed.as_secs_f64()
     )?;
-    for (key, reason) in &report.skipped {
-        writeln!(out, "  skipped {key}: {reason}")?;
+    let limit = if verbose {
+        usize::MAX
+    } else {
+        NAMED_PER_REASON
+    };
+    let mut named: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (key, skip) in &report.skipped {
+        let n = named.entry(skip.reason()).or_default();
+        *n += 1;
+        if *n <= limit {
+            writeln!(out, "  skipped {key}: {skip}")?;
+        }
+    }
+    for (reason, n) in named {
+        if n > limit {
+            writeln!(
+                out,
+                "  … {} more skipped as {reason} ({n} in all; --verbose names them)",
+                n - limit
+            )?;
+        }
+    }
+    if !report.without_text.is_empty() {
+        let mut by_state: std::collections::BTreeMap<&str, usize> = Default::default();
+        for (_, state) in &report.without_text {
+            *by_state.entry(state.name()).or_default() += 1;
+        }
+        let counts: Vec<String> = by_state.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        writeln!(
+            out,
+            "  kept by title, no article text: {} ({})",
+            report.without_text.len(),
+            counts.join(", ")
+        )?;
+        for (key, state) in report
+            .without_text
+            .iter()
+            .take(if verbose { usize::MAX } else { 0 })
+        {
+            writeln!(out, "    {key}: {}", state.name())?;
+        }
     }
     Ok(())
 }
+
+/// Skipped files named per reason by `index` without `--verbose`.
+const NAMED_PER_REASON: usize = 10;
 
 /// One line of `search --json`.
 #[derive(Serialize)]

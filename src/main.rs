@@ -27,7 +27,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Sync the index with the seeds folder and print a summary.
-    Index,
+    Index {
+        /// Name every skipped file and every page without text (otherwise the first 10 of each
+        /// reason).
+        #[arg(long)]
+        verbose: bool,
+    },
     /// Search; without QUERY, read one query per line from stdin and answer each with a JSON line.
     Search {
         /// Print JSON: {"query", "total", "matched", "hits": [{"id", "title", "url", "source", "date", "score", "excerpt"}]}.
@@ -91,7 +96,7 @@ fn limit_malloc_arenas() {
 fn init_logging(command: &Command, token: String) {
     let default = match command {
         Command::Search { .. } | Command::Chat | Command::Digest { .. } => "warn",
-        Command::Index | Command::Serve => "info",
+        Command::Index { .. } | Command::Serve => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -147,7 +152,7 @@ fn open_index(
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Index => {
+        Command::Index { verbose } => {
             let index = SearchIndex::open(&cli.data_dir)?;
             let progress = jianbao::cli::progress_bar();
             let callback = progress.as_ref().map(|p| p.callback());
@@ -155,7 +160,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(p) = progress {
                 p.finish();
             }
-            jianbao::cli::print_sync_report(&report, &mut std::io::stdout())?;
+            jianbao::cli::print_sync_report(&report, verbose, &mut std::io::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Search {

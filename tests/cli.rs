@@ -390,6 +390,67 @@ fn highlights_are_whole_terms_never_lone_characters() {
     assert!(text.contains("zzqqxx"), "{text}");
 }
 
+/// Deleted-article pages, anti-bot pages and scrapes of the title alone are kept by title,
+/// marked, never shown as an excerpt, and rank below an article with text.
+#[test]
+fn pages_without_text_are_kept_by_title_and_marked() {
+    let seeds = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let write = |name: &str, title: &str, body: &str| {
+        std::fs::write(
+            seeds.path().join(name),
+            article(title, &format!("https://example.com/{name}"), body),
+        )
+        .unwrap();
+    };
+    write(
+        "deleted.txt",
+        "数据安全法实施细则解读",
+        "该内容已被发布者删除\n\n[微信公众平台运营中心](https://mp.weixin.qq.com/x)\n\n：\n，\n。",
+    );
+    write(
+        "check.txt",
+        "数据安全 年度报告",
+        "## 环境异常\n\n当前环境异常，完成验证后即可继续访问。\n\n去验证",
+    );
+    write("bare.txt", "数据安全 周报", "：\n，\n。\n\n赞\n在看");
+    write(
+        "full.txt",
+        "数据安全 周报 第二期",
+        "本期周报汇总了数据安全领域的新规和案例。",
+    );
+    let (s, d) = (seeds.path(), data.path());
+    let out = jianbao(s, d, &["index"]);
+    assert!(
+        stdout(&out).contains(
+            "kept by title, no article text: 3 (1 deleted, 1 title only, 1 verification page)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let v = support::cli::search_json(s, d, "数据安全");
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 4, "{v}");
+    assert_eq!(hits[0]["id"], "full", "{v}");
+    let excerpt_of = |id: &str| {
+        hits.iter()
+            .find(|h| h["id"] == id)
+            .map(|h| h["excerpt"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(excerpt_of("deleted"), "（原文已被删除，仅存标题）");
+    assert_eq!(excerpt_of("check"), "（抓取时遇到验证页面，正文未收录）");
+    assert_eq!(excerpt_of("bare"), "（仅标题，正文未收录）");
+    // The status message is not indexed as text.
+    assert_eq!(support::cli::search_total(s, d, "运营中心"), 0);
+    assert_eq!(support::cli::search_total(s, d, "完成验证"), 0);
+    // The digest shows the marker too, never the page's text.
+    let out = jianbao(s, d, &["digest", "--since", "2000-01-01"]);
+    let text = stdout(&out);
+    assert!(text.contains("（原文已被删除，仅存标题）"), "{text}");
+    assert!(!text.contains("环境异常"), "{text}");
+}
+
 /// `iPhone 15` is one thing: the article with it comes first, one with `iPhone 14` and a 15
 /// elsewhere is only a partial match, and a pair no article has is reported.
 #[test]

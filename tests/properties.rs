@@ -4,6 +4,7 @@
 mod support;
 
 use chrono::NaiveDate;
+use jianbao::corpus::status::TextState;
 use jianbao::digest::{self, Digest};
 use jianbao::render::{TELEGRAM_MAX_CHARS, results_page, split_message};
 use jianbao::search::excerpt::{Needle, excerpt};
@@ -49,7 +50,20 @@ fn hit(title: String, source: String, url: String, body: String, query_text: &st
         source,
         date: NaiveDate::from_ymd_opt(2024, 7, 10),
         score: 1.0,
-        excerpt: excerpt(&body, &needles, 240),
+        // A page without text shows its marker instead of an excerpt.
+        excerpt: if body.is_empty() {
+            jianbao::search::Excerpt {
+                text: TextState::Deleted.marker().to_owned(),
+                ..Default::default()
+            }
+        } else {
+            excerpt(&body, &needles, 240)
+        },
+        state: if body.is_empty() {
+            TextState::Deleted
+        } else {
+            TextState::Text
+        },
     }
 }
 

@@ -6,6 +6,7 @@ pub mod dates;
 pub mod decode;
 pub mod frontmatter;
 pub mod identity;
+pub mod status;
 
 use std::fmt;
 use std::io::Read;
@@ -45,8 +46,11 @@ pub struct Article {
     pub source: String,
     pub date: Option<NaiveDate>,
     pub fetch_date: Option<NaiveDate>,
-    /// Cleaned paragraphs, separated by `\n`.
+    /// Cleaned paragraphs, separated by `\n` (empty when `state` is not text).
     pub body: String,
+    /// Whether the page has article text (a deleted article's page, an anti-bot page or a
+    /// scrape of the title alone has none).
+    pub state: status::TextState,
     /// Canonical URL for duplicate detection.
     pub url_key: Option<String>,
     /// Non-UTF-8 encoding the file was decoded from, if any.
@@ -63,6 +67,21 @@ pub enum Skip {
     Undecodable,
     NoContent,
     Duplicate { of: String },
+}
+
+impl Skip {
+    /// The reason without the details, for summaries (`duplicate`, `binary`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Skip::Unreadable(_) => "unreadable",
+            Skip::TooLarge(_) => "too large",
+            Skip::Empty => "empty",
+            Skip::Binary => "binary",
+            Skip::Undecodable => "undecodable",
+            Skip::NoContent => "no content",
+            Skip::Duplicate { .. } => "duplicate",
+        }
+    }
 }
 
 impl fmt::Display for Skip {
@@ -258,9 +277,13 @@ pub fn parse(id: &str, bytes: &[u8]) -> Result<Article, Skip> {
     let url = fm.get("url").map(one_line).unwrap_or_default();
     let fetch_date = fm.get("fetch_date").and_then(dates::parse_date);
     let date = fm.get("date").and_then(dates::parse_date).or(fetch_date);
-    let body = clean::clean_body(body, &title, &source);
+    let mut body = clean::clean_body(body, &title, &source);
     if body.is_empty() && title.trim().is_empty() {
         return Err(Skip::NoContent);
+    }
+    let state = status::classify(&body);
+    if state != status::TextState::Text {
+        body.clear();
     }
     Ok(Article {
         id: id.to_owned(),
@@ -271,6 +294,7 @@ pub fn parse(id: &str, bytes: &[u8]) -> Result<Article, Skip> {
         date,
         fetch_date,
         body,
+        state,
         encoding,
     })
 }

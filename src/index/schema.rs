@@ -10,8 +10,11 @@ use crate::text::{ATOMS_TOKENIZER, BIGRAM_TOKENIZER, WORDS_TOKENIZER};
 /// Bump when the schema or the analysis changes: an index written with another version is
 /// rebuilt from the seeds on open. 2: folding by OpenCC instead of zhconv. 3: the `atoms`
 /// field (whole Latin/digit ids) and positions in the bigram fields (exact character
-/// sequences of query words).
-pub const SCHEMA_VERSION: u32 = 3;
+/// sequences of query words). 4: `text_state` (title-only, deleted and anti-bot pages).
+pub const SCHEMA_VERSION: u32 = 4;
+
+/// Name of the `text_state` fast field (read by the ranking).
+pub const TEXT_STATE: &str = "text_state";
 
 /// Handles to every field.
 #[derive(Clone, Debug)]
@@ -36,6 +39,8 @@ pub struct Fields {
     pub body_b: Field,
     /// Compound Latin/digit tokens of title and body, whole (`cve-2024-3400`, `gpt-4o`).
     pub atoms: Field,
+    /// [`crate::corpus::status::TextState::code`]: 0 for an article with text.
+    pub text_state: Field,
 }
 
 pub fn build() -> (Schema, Fields) {
@@ -75,6 +80,7 @@ pub fn build() -> (Schema, Fields) {
         title_b: b.add_text_field("title_b", bigrams.clone()),
         body_b: b.add_text_field("body_b", bigrams),
         atoms: b.add_text_field("atoms", atoms),
+        text_state: b.add_u64_field(TEXT_STATE, STORED | FAST),
     };
     (b.build(), fields)
 }

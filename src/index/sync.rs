@@ -15,6 +15,7 @@ use tantivy::{IndexWriter, TantivyDocument, Term};
 use super::ledger::Entry;
 use super::{IndexError, SearchIndex, schema};
 use crate::corpus::dates::date_key;
+use crate::corpus::status::TextState;
 use crate::corpus::{self, Article, SeedFile, Skip};
 use crate::text::fold;
 
@@ -37,6 +38,8 @@ pub struct SyncReport {
     pub unchanged: usize,
     /// Files not indexed, with the reason.
     pub skipped: Vec<(String, Skip)>,
+    /// Files read now that are kept by title only: no article text (see `corpus::status`).
+    pub without_text: Vec<(String, TextState)>,
     /// Articles in the index afterwards.
     pub total: u64,
     pub bytes_read: u64,
@@ -204,6 +207,7 @@ pub(super) fn run(
         .map(|(k, e)| (e.url_key.clone(), k.clone()))
         .collect();
 
+    let mut skip_log = SkipLog::default();
     let mut add = |file: &SeedFile,
                    parsed: Result<Prepared, Skip>,
                    writer: &mut IndexWriter<TantivyDocument>|
@@ -220,17 +224,27 @@ pub(super) fn run(
                 if old.is_some() {
                     report.deleted += 1;
                 }
-                tracing::warn!("seeds: skipping {}: {skip}", file.key);
+                skip_log.note(&file.key, &skip);
                 skipped.remember(file, &skip);
                 report.skipped.push((file.key.clone(), skip));
                 return Ok(());
             }
         };
+        if prepared.article.state != TextState::Text {
+            tracing::debug!(
+                "seeds: {} has no article text ({}), kept by title",
+                file.key,
+                prepared.article.state.name()
+            );
+            report
+                .without_text
+                .push((file.key.clone(), prepared.article.state));
+        }
         if let Some(url_key) = &prepared.article.url_key {
             match url_owner.get(url_key) {
                 Some(owner) if owner < &file.key => {
                     let skip = Skip::Duplicate { of: owner.clone() };
-                    tracing::warn!("seeds: skipping {}: {skip}", file.key);
+                    skip_log.note(&file.key, &skip);
                     skipped.remember(file, &skip);
                     report.skipped.push((file.key.clone(), skip));
                     if old.is_some() {
@@ -287,6 +301,7 @@ pub(super) fn run(
         add(file, parsed, &mut writer)
     })
     .map_err(tantivy_err)?;
+    skip_log.summarize();
 
     if let Some(e) = ledger_error {
         // Nothing is committed: numbers the ledger does not know could be handed out twice.
@@ -384,6 +399,38 @@ fn parse_in_order(
     })
 }
 
+/// Skipped files are named in a warning, the first [`SKIPS_NAMED`] of each reason; the rest
+/// at debug level and in one summary line per reason. 78,316 duplicates were 78,316 WARN lines.
+const SKIPS_NAMED: usize = 5;
+
+#[derive(Default)]
+struct SkipLog {
+    counts: std::collections::BTreeMap<&'static str, usize>,
+}
+
+impl SkipLog {
+    fn note(&mut self, key: &str, skip: &Skip) {
+        let n = self.counts.entry(skip.reason()).or_default();
+        *n += 1;
+        if *n <= SKIPS_NAMED {
+            tracing::warn!("seeds: skipping {key}: {skip}");
+        } else {
+            tracing::debug!("seeds: skipping {key}: {skip}");
+        }
+    }
+
+    fn summarize(&self) {
+        for (reason, n) in &self.counts {
+            if *n > SKIPS_NAMED {
+                tracing::warn!(
+                    "seeds: skipped {n} files as {reason} in all; {} more not named above (all of them at RUST_LOG=debug, or `jianbao index --verbose`)",
+                    n - SKIPS_NAMED
+                );
+            }
+        }
+    }
+}
+
 fn to_document(
     f: &schema::Fields,
     file: &SeedFile,
@@ -407,6 +454,7 @@ fn to_document(
     doc.add_u64(f.size, file.size);
     doc.add_i64(f.indexed_at, indexed_at);
     doc.add_u64(f.seq, seq);
+    doc.add_u64(f.text_state, a.state.code());
     doc.add_text(f.title_w, &p.title_folded);
     doc.add_text(f.title_b, &p.title_folded);
     doc.add_text(f.body_w, &p.body_folded);

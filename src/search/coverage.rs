@@ -110,8 +110,9 @@ fn term_stat(searcher: &Searcher, f: &Fields, term: QueryTerm) -> Option<TermSta
 /// For ranking, a word of three or more characters that jieba indexed as a token is looked up
 /// as that token (a posting list) instead of the phrase of its bigrams (positions of two
 /// common bigrams in every candidate: `进一步` cost several milliseconds per query). The phrase
-/// has already decided whether the word is missing; an article where jieba cut the word
-/// otherwise only loses the coverage credit, never the result.
+/// has already decided whether the word is missing. The title is still searched by the
+/// sequence; an article whose *body* alone has the word, cut otherwise by jieba, does not
+/// cover it.
 fn prefer_word_fields(searcher: &Searcher, f: &Fields, stat: &mut TermStat) {
     let long_word = stat.term.kind == TermKind::Word && stat.term.folded.chars().count() >= 3;
     if !long_word || stat.missing {
@@ -124,7 +125,13 @@ fn prefer_word_fields(searcher: &Searcher, f: &Fields, stat: &mut TermStat) {
             .is_ok_and(|df| df > 0)
     });
     if indexed {
-        stat.presence = either(term_query(f.title_w, text), term_query(f.body_w, text));
+        // The title keeps its exact sequence too (short: cheap), so a headline where jieba
+        // kept a longer word (`数据安全法` for `数据安全`) is still found by it.
+        stat.presence = Box::new(BooleanQuery::new(vec![
+            (Occur::Should, sequence_query(f.title_b, text)),
+            (Occur::Should, term_query(f.title_w, text)),
+            (Occur::Should, term_query(f.body_w, text)),
+        ]));
     }
 }
 
