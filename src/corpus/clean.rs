@@ -137,7 +137,11 @@ pub fn clean_body(body: &str, title: &str, source: &str) -> String {
 fn push_paragraph(paragraphs: &mut Vec<String>, line: String, title_key: &str, source_key: &str) {
     let key = compact(&line);
     let repeats = |k: &str| !k.is_empty() && key == k;
-    if key.is_empty() || repeats(title_key) || repeats(source_key) {
+    // Before the first paragraph, a line of a title written over several lines (the heading
+    // `# 昨天操作失误…` / `重新给大家发一下。` of a multi-line front-matter title).
+    let title_piece =
+        paragraphs.is_empty() && key.chars().count() >= 4 && title_key.contains(key.as_str());
+    if key.is_empty() || repeats(title_key) || repeats(source_key) || title_piece {
         return;
     }
     paragraphs.push(line);
@@ -225,6 +229,18 @@ fn compact(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_title_heading_over_several_lines_is_dropped() {
+        let body = "# 昨天操作失误，二维码领不了红包封面。\n重新给大家发一下。\n新年快乐！\n\n红包封面在这里领取。\n新年快乐！";
+        let cleaned = clean_body(
+            body,
+            "昨天操作失误，二维码领不了红包封面。 重新给大家发一下。 新年快乐！",
+            "汉客儿",
+        );
+        // The heading goes; a later line that happens to repeat part of the title stays.
+        assert_eq!(cleaned, "红包封面在这里领取。\n新年快乐！");
+    }
 
     #[test]
     fn seed_chrome_is_removed() {

@@ -21,7 +21,9 @@ impl FrontMatter {
 
 /// Splits normalized text (LF line ends, no BOM) into front matter and body.
 /// Without an opening `---` everything is body. Without a closing `---` the front matter ends
-/// at the first line that is not `key: value`.
+/// at the first line that is not `key: value`. With one, a line that is not a field continues
+/// the previous field's value: scrapers write a title with line breaks as it is (11 of 829
+/// WeChat pages), and the rest of its front matter must still count.
 pub fn split(text: &str) -> (FrontMatter, &str) {
     let mut fm = FrontMatter::default();
     let Some(rest) = text
@@ -30,23 +32,43 @@ pub fn split(text: &str) -> (FrontMatter, &str) {
     else {
         return (fm, text);
     };
+    let closed = rest
+        .lines()
+        .take(MAX_FRONT_MATTER_LINES)
+        .any(|l| is_closing(l.trim_end()));
+    let mut last_key: Option<String> = None;
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {
         let content = line.trim_end_matches('\n');
-        if content.trim_end() == "---" || content.trim_end() == "..." {
+        if is_closing(content.trim_end()) {
             return (fm, &rest[offset + line.len()..]);
         }
         match parse_line(content) {
             Some((key, value)) => {
-                fm.fields.insert(key, value);
+                fm.fields.insert(key.clone(), value);
+                last_key = Some(key);
             }
             None if content.trim().is_empty() => {}
+            None if closed && last_key.is_some() => {
+                if let Some(value) = last_key.as_ref().and_then(|k| fm.fields.get_mut(k)) {
+                    value.push('\n');
+                    value.push_str(content.trim());
+                }
+            }
             // Unclosed front matter: the body starts at the first line that is not a field.
             None => return (fm, &rest[offset..]),
         }
         offset += line.len();
     }
     (fm, "")
+}
+
+/// A closing `---` further down than this is a rule in the body, not the end of a front
+/// matter.
+const MAX_FRONT_MATTER_LINES: usize = 40;
+
+fn is_closing(line: &str) -> bool {
+    line == "---" || line == "..."
 }
 
 /// `key: value`, key made of ASCII letters, digits, `_` or `-`.
@@ -92,6 +114,26 @@ fn unquote(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_title_with_line_breaks_keeps_the_rest_of_the_front_matter() {
+        let text = "---\ntitle: 昨天操作失误。\n重新给大家发一下。\n\nPS：新年快乐！\nurl: https://a.b/c\nsource: 汉客儿\ndate: 2023-01-23\n---\n正文";
+        let (fm, body) = split(text);
+        assert_eq!(
+            fm.get("title"),
+            Some("昨天操作失误。\n重新给大家发一下。\nPS：新年快乐！")
+        );
+        assert_eq!(fm.get("source"), Some("汉客儿"));
+        assert_eq!(fm.get("date"), Some("2023-01-23"));
+        assert_eq!(body, "正文");
+        // Unclosed: the body starts at the first line that is not a field, as before.
+        let (fm, body) = split("---\ntitle: 标题\n正文第一段\n---\n");
+        assert_eq!(fm.get("title"), Some("标题\n正文第一段"));
+        assert_eq!(body, "");
+        let (fm, body) = split("---\ntitle: 标题\n正文第一段\n");
+        assert_eq!(fm.get("title"), Some("标题"));
+        assert_eq!(body, "正文第一段\n");
+    }
+
     use super::*;
 
     #[test]
