@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use chrono::NaiveDate;
 use regex::Regex;
 
 /// Once one of these appears in a cleaned line, the article is over and the WeChat page UI
@@ -100,8 +101,80 @@ static BARE_URL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"https?://\S+").expect("valid regex"));
 
 /// Cleans a markdown-ish body into paragraphs separated by `\n`.
-/// `title` and `source` lines repeated in the body are dropped.
+/// `title` and `source` lines repeated in the body are dropped, and so is a byline.
 pub fn clean_body(body: &str, title: &str, source: &str) -> String {
+    clean_article(body, title, source).0
+}
+
+/// [`clean_body`], and the date of the byline it removed, if it had one.
+pub fn clean_article(body: &str, title: &str, source: &str) -> (String, Option<NaiveDate>) {
+    let mut paragraphs = clean_paragraphs(body, title, source);
+    let date = strip_byline(&mut paragraphs);
+    (paragraphs.join("\n"), date)
+}
+
+/// Leading lines examined for a byline.
+const MAX_BYLINE_LINES: usize = 6;
+
+/// Marks of an account's own article, written above it (`原创` then the author's name).
+const BYLINE_MARKERS: &[&str] = &["原创", "转载", "翻译", "首发", "独家", "原创首发"];
+
+/// `作者：张三`, `来源 | 新华社`, `文/李四`: a role and a name, short.
+static ROLE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(作者|来源|编辑|责编|责任编辑|撰文|撰稿|文|图|图片|出品|策划|审核|审校|校对|记者|通讯员|编译|排版|美编|供稿)\s*[:：|｜/]\s*[^。！？；]{1,40}$",
+    )
+    .expect("valid regex")
+});
+
+/// Someone, a date and maybe a time (`安全客 2023-10-26 18:22`, `作者 公众号 2024-05-06
+/// 10:00`), then possibly the first sentence on the same line.
+static DATED_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?P<who>[^。！？；，,]{0,30}?)\s*(?P<date>\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)(?P<time>\s+\d{1,2}:\d{2}(:\d{2})?)?\s*(?P<rest>.*)$",
+    )
+    .expect("valid regex")
+});
+
+/// Removes the byline at the top of the paragraphs (markers, names after them, role lines,
+/// a name with a date and time) and returns its date. A line with a sentence ends it: a
+/// paragraph that starts with a date (`2024年5月6日，国务院…`) is text, not a byline.
+fn strip_byline(paragraphs: &mut Vec<String>) -> Option<NaiveDate> {
+    let mut date = None;
+    let mut drop = 0;
+    let mut after_marker = 0;
+    for line in paragraphs.iter_mut().take(MAX_BYLINE_LINES) {
+        let t = line.trim();
+        let short_name =
+            t.chars().count() <= 16 && !t.contains(['。', '！', '？', '，', '；', ',']);
+        if BYLINE_MARKERS.iter().any(|m| {
+            t == *m
+                || t.strip_prefix(m)
+                    .is_some_and(|r| r.starts_with([' ', ':', '：']) && r.chars().count() <= 30)
+        }) {
+            after_marker = 2;
+        } else if ROLE_LINE.is_match(t) {
+        } else if let Some(c) = DATED_LINE.captures(t)
+            && (c.name("time").is_some() || c["rest"].is_empty())
+        {
+            date = date.or_else(|| super::dates::parse_date(&c["date"]));
+            let rest = c["rest"].trim().to_owned();
+            if !rest.is_empty() {
+                *line = rest;
+                break;
+            }
+        } else if after_marker > 0 && short_name {
+            after_marker -= 1;
+        } else {
+            break;
+        }
+        drop += 1;
+    }
+    paragraphs.drain(..drop);
+    date
+}
+
+fn clean_paragraphs(body: &str, title: &str, source: &str) -> Vec<String> {
     let title_key = compact(title);
     let source_key = compact(source);
     let mut paragraphs: Vec<String> = Vec::new();
@@ -130,7 +203,7 @@ pub fn clean_body(body: &str, title: &str, source: &str) -> String {
             break;
         }
     }
-    paragraphs.join("\n")
+    paragraphs
 }
 
 /// Adds a cleaned, non-chrome line unless it only repeats the title or the source.
@@ -229,6 +302,32 @@ fn compact(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bylines_are_not_the_start_of_the_text() {
+        let (body, date) = clean_article("原创\n\nQAX CERT\n\n漏洞通告正文。", "t", "奇安信 CERT");
+        assert_eq!((body.as_str(), date), ("漏洞通告正文。", None));
+        let (body, date) = clean_article(
+            "安全客   2023-10-26 18:22 CVE-2023-4966 是一个敏感信息泄露漏洞。",
+            "t",
+            "s",
+        );
+        assert_eq!(body, "CVE-2023-4966 是一个敏感信息泄露漏洞。");
+        assert_eq!(date, NaiveDate::from_ymd_opt(2023, 10, 26));
+        let (body, date) = clean_article(
+            "作者 公众号 2024-05-06 10:00\n作者：张三\n来源｜新华社\n正文第一段。",
+            "t",
+            "s",
+        );
+        assert_eq!(body, "正文第一段。");
+        assert_eq!(date, NaiveDate::from_ymd_opt(2024, 5, 6));
+        // A paragraph that starts with a date is text.
+        let text = "2024年5月6日，国务院召开常务会议。\n会议指出……";
+        assert_eq!(clean_article(text, "t", "s"), (text.to_owned(), None));
+        // Only at the top.
+        let text = "第一段。\n作者：张三";
+        assert_eq!(clean_body(text, "t", "s"), text);
+    }
 
     #[test]
     fn a_title_heading_over_several_lines_is_dropped() {

@@ -82,6 +82,10 @@ fn parse_line(line: &str) -> Option<(String, String)> {
     {
         return None;
     }
+    // `https://…` on a line of its own (inside a title over several lines) is not a field.
+    if value.starts_with("//") {
+        return None;
+    }
     Some((key.to_ascii_lowercase(), unquote(value.trim())))
 }
 
@@ -116,11 +120,11 @@ fn unquote(value: &str) -> String {
 mod tests {
     #[test]
     fn a_title_with_line_breaks_keeps_the_rest_of_the_front_matter() {
-        let text = "---\ntitle: 昨天操作失误。\n重新给大家发一下。\n\nPS：新年快乐！\nurl: https://a.b/c\nsource: 汉客儿\ndate: 2023-01-23\n---\n正文";
+        let text = "---\ntitle: 昨天操作失误。\n重新给大家发一下。\n\nPS：新年快乐！\nhttps://d3fense.tech\nurl: https://a.b/c\nsource: 汉客儿\ndate: 2023-01-23\n---\n正文";
         let (fm, body) = split(text);
         assert_eq!(
             fm.get("title"),
-            Some("昨天操作失误。\n重新给大家发一下。\nPS：新年快乐！")
+            Some("昨天操作失误。\n重新给大家发一下。\nPS：新年快乐！\nhttps://d3fense.tech")
         );
         assert_eq!(fm.get("source"), Some("汉客儿"));
         assert_eq!(fm.get("date"), Some("2023-01-23"));

@@ -276,8 +276,13 @@ pub fn parse(id: &str, bytes: &[u8]) -> Result<Article, Skip> {
     let source = fm.get("source").map(one_line).unwrap_or_default();
     let url = fm.get("url").map(one_line).unwrap_or_default();
     let fetch_date = fm.get("fetch_date").and_then(dates::parse_date);
-    let date = fm.get("date").and_then(dates::parse_date).or(fetch_date);
-    let mut body = clean::clean_body(body, &title, &source);
+    let (mut body, byline_date) = clean::clean_article(body, &title, &source);
+    // The order of trust: the front matter's date, the byline's, the day it was fetched.
+    let date = fm
+        .get("date")
+        .and_then(dates::parse_date)
+        .or(byline_date)
+        .or(fetch_date);
     if body.is_empty() && title.trim().is_empty() {
         return Err(Skip::NoContent);
     }
