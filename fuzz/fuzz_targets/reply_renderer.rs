@@ -82,6 +82,15 @@ fuzz_target!(|input: Input| {
         total,
         offset: usize::from(input.offset),
         hits: hits.iter().take(10).cloned().collect(),
+        // Missing terms and a cut of partial matches, from the query's own words.
+        missing: input
+            .query
+            .split_whitespace()
+            .take(usize::from(input.total_extra % 4))
+            .map(str::to_owned)
+            .collect(),
+        partial: input.total_extra % 2 == 1,
+        matched: total + usize::from(input.offset),
     };
     let page = results_page(
         &input.query,

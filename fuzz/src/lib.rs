@@ -48,7 +48,20 @@ pub fn make_hit(
             NaiveDate::from_ymd_opt(2000, 1, 1)?.checked_add_days(chrono::Days::new(d.into()))
         }),
         score: 1.0,
-        excerpt: excerpt(body, needles, excerpt_chars),
+        // An empty body stands for a page without text: the marker instead of an excerpt.
+        excerpt: if body.is_empty() {
+            jianbao::search::Excerpt {
+                text: jianbao::corpus::status::TextState::Deleted.marker().to_owned(),
+                ..Default::default()
+            }
+        } else {
+            excerpt(body, needles, excerpt_chars)
+        },
+        state: if body.is_empty() {
+            jianbao::corpus::status::TextState::Deleted
+        } else {
+            jianbao::corpus::status::TextState::Text
+        },
     }
 }
 
