@@ -13,6 +13,15 @@ fn article(title: &str, url: &str, body: &str) -> String {
     )
 }
 
+/// Writes `name` into `dir` as an article whose URL is made from the name.
+fn write_article(dir: &std::path::Path, name: &str, title: &str, body: &str) {
+    std::fs::write(
+        dir.join(name),
+        article(title, &format!("https://example.com/{name}"), body),
+    )
+    .unwrap();
+}
+
 #[test]
 fn build_change_delete_resync() {
     let seeds = tempfile::tempdir().unwrap();
@@ -285,13 +294,7 @@ fn incompatible_index_is_rebuilt() {
 /// Seeds for the precision tests: an article with an id, one full of its pieces, one with
 /// a name, one with common words.
 fn precision_seeds(s: &std::path::Path) {
-    let write = |name: &str, title: &str, body: &str| {
-        std::fs::write(
-            s.join(name),
-            article(title, &format!("https://example.com/{name}"), body),
-        )
-        .unwrap();
-    };
+    let write = |name: &str, title: &str, body: &str| write_article(s, name, title, body);
     write(
         "id.txt",
         "防火墙漏洞通告",
@@ -396,13 +399,7 @@ fn highlights_are_whole_terms_never_lone_characters() {
 fn pages_without_text_are_kept_by_title_and_marked() {
     let seeds = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let write = |name: &str, title: &str, body: &str| {
-        std::fs::write(
-            seeds.path().join(name),
-            article(title, &format!("https://example.com/{name}"), body),
-        )
-        .unwrap();
-    };
+    let write = |name: &str, title: &str, body: &str| write_article(seeds.path(), name, title, body);
     write(
         "deleted.txt",
         "数据安全法实施细则解读",
@@ -457,13 +454,7 @@ fn pages_without_text_are_kept_by_title_and_marked() {
 fn a_name_and_its_version_match_together() {
     let seeds = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let write = |name: &str, title: &str, body: &str| {
-        std::fs::write(
-            seeds.path().join(name),
-            article(title, &format!("https://example.com/{name}"), body),
-        )
-        .unwrap();
-    };
+    let write = |name: &str, title: &str, body: &str| write_article(seeds.path(), name, title, body);
     write(
         "apart.txt",
         "iPhone 14 降价",
@@ -548,13 +539,7 @@ fn partial_matches_are_cut_to_the_most_relevant_few() {
 fn a_title_with_every_keyword_ranks_first() {
     let seeds = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let write = |name: &str, title: &str, body: &str| {
-        std::fs::write(
-            seeds.path().join(name),
-            article(title, &format!("https://example.com/{name}"), body),
-        )
-        .unwrap();
-    };
+    let write = |name: &str, title: &str, body: &str| write_article(seeds.path(), name, title, body);
     write(
         "headline.txt",
         "商务部等部门今天联合发布关于半导体芯片产品出口管制的最新规定和实施细则",

@@ -251,21 +251,30 @@ mod tests {
         terms(&parse(q)).into_iter().map(|t| t.folded).collect()
     }
 
+    /// (folded, written, kind) of each term.
+    fn described(q: &str) -> Vec<(String, String, TermKind)> {
+        terms(&parse(q))
+            .into_iter()
+            .map(|t| (t.folded, t.written, t.kind))
+            .collect()
+    }
+
+    fn triples(v: &[(&str, &str, TermKind)]) -> Vec<(String, String, TermKind)> {
+        v.iter()
+            .map(|(f, w, k)| (f.to_string(), w.to_string(), *k))
+            .collect()
+    }
+
     #[test]
     fn a_name_and_its_version_are_also_one_term() {
-        let t = terms(&parse("iPhone 15 续航"));
-        let got: Vec<(&str, &str, TermKind)> = t
-            .iter()
-            .map(|t| (t.folded.as_str(), t.written.as_str(), t.kind))
-            .collect();
         assert_eq!(
-            got,
-            vec![
+            described("iPhone 15 续航"),
+            triples(&[
                 ("iphone", "iPhone", TermKind::Atom),
                 ("15", "15", TermKind::Atom),
                 ("续航", "续航", TermKind::Word),
                 ("iphone 15", "iPhone 15", TermKind::LatinPair),
-            ]
+            ])
         );
         // Words without a digit, or a CJK neighbour, are not pairs.
         assert!(
@@ -303,19 +312,14 @@ mod tests {
 
     #[test]
     fn atoms_words_and_phrases() {
-        let t = terms(&parse("ＣＶＥ-2024-3400 漏洞 GPT-4o \"全球治理\" -美国"));
-        let got: Vec<(&str, &str, TermKind)> = t
-            .iter()
-            .map(|t| (t.folded.as_str(), t.written.as_str(), t.kind))
-            .collect();
         assert_eq!(
-            got,
-            vec![
+            described("ＣＶＥ-2024-3400 漏洞 GPT-4o \"全球治理\" -美国"),
+            triples(&[
                 ("cve-2024-3400", "ＣＶＥ-2024-3400", TermKind::CompoundAtom),
                 ("漏洞", "漏洞", TermKind::Word),
                 ("gpt-4o", "GPT-4o", TermKind::CompoundAtom),
                 ("全球治理", "全球治理", TermKind::Phrase),
-            ]
+            ])
         );
     }
 
