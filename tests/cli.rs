@@ -399,7 +399,8 @@ fn highlights_are_whole_terms_never_lone_characters() {
 fn pages_without_text_are_kept_by_title_and_marked() {
     let seeds = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let write = |name: &str, title: &str, body: &str| write_article(seeds.path(), name, title, body);
+    let write =
+        |name: &str, title: &str, body: &str| write_article(seeds.path(), name, title, body);
     write(
         "deleted.txt",
         "数据安全法实施细则解读",
@@ -454,7 +455,8 @@ fn pages_without_text_are_kept_by_title_and_marked() {
 fn a_name_and_its_version_match_together() {
     let seeds = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let write = |name: &str, title: &str, body: &str| write_article(seeds.path(), name, title, body);
+    let write =
+        |name: &str, title: &str, body: &str| write_article(seeds.path(), name, title, body);
     write(
         "apart.txt",
         "iPhone 14 降价",
@@ -539,7 +541,8 @@ fn partial_matches_are_cut_to_the_most_relevant_few() {
 fn a_title_with_every_keyword_ranks_first() {
     let seeds = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let write = |name: &str, title: &str, body: &str| write_article(seeds.path(), name, title, body);
+    let write =
+        |name: &str, title: &str, body: &str| write_article(seeds.path(), name, title, body);
     write(
         "headline.txt",
         "商务部等部门今天联合发布关于半导体芯片产品出口管制的最新规定和实施细则",
