@@ -179,6 +179,9 @@ fn main() {
             lat.push(started.elapsed());
             if r.map(|r| r.total == 0).unwrap_or(true) {
                 zero += 1;
+                if zero <= 5 {
+                    eprintln!("zero hits: {q}");
+                }
             }
         }
     }
