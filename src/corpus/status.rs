@@ -6,45 +6,48 @@
 //! marked as having no text: its body is not indexed, never an excerpt or a digest line, and a
 //! reply shows [`TextState::marker`] instead.
 
-/// Whether an article has text, and if not, why.
+/// Whether an article has text, and if not, why. The discriminant is its number in the
+/// index (a fast field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u64)]
 pub enum TextState {
     #[default]
-    Text,
+    Text = 0,
     /// The scrape kept only the title (and page chrome).
-    TitleOnly,
+    TitleOnly = 1,
     /// The article was deleted by its author or the platform.
-    Deleted,
+    Deleted = 2,
     /// Blocked: a rules violation, complaints, a banned account.
-    Blocked,
+    Blocked = 3,
     /// The site answered with a verification or anti-bot page.
-    Verification,
+    Verification = 4,
 }
+
+const ALL: [TextState; 5] = [
+    TextState::Text,
+    TextState::TitleOnly,
+    TextState::Deleted,
+    TextState::Blocked,
+    TextState::Verification,
+];
 
 /// A status page is short: the message, a link or two, chrome. A longer body that quotes one
 /// of the messages is an article about it.
 const MAX_STATUS_CHARS: usize = 200;
 
 /// Messages of status pages (WeChat's own wording, and the common ones of other platforms),
-/// compared with whitespace removed.
+/// compared with whitespace removed. `该内容…` and `此内容…` both contain `内容…`.
 const MESSAGES: &[(&str, TextState)] = &[
-    ("该内容已被发布者删除", TextState::Deleted),
-    ("此内容已被发布者删除", TextState::Deleted),
-    ("该内容已被删除", TextState::Deleted),
-    ("此内容已被删除", TextState::Deleted),
-    ("该文章已被删除", TextState::Deleted),
-    ("此文章已被删除", TextState::Deleted),
+    ("内容已被发布者删除", TextState::Deleted),
+    ("内容已被删除", TextState::Deleted),
+    ("文章已被删除", TextState::Deleted),
     ("内容已删除", TextState::Deleted),
-    ("此内容因违规无法查看", TextState::Blocked),
     ("内容因违规无法查看", TextState::Blocked),
-    ("此内容被多人投诉", TextState::Blocked),
+    ("内容被多人投诉", TextState::Blocked),
     ("涉嫌违反相关法律法规和政策", TextState::Blocked),
-    ("该公众号已被屏蔽", TextState::Blocked),
-    ("此帐号已被屏蔽", TextState::Blocked),
-    ("此账号已被屏蔽", TextState::Blocked),
-    ("该账号已被封禁", TextState::Blocked),
-    ("此帐号已被封禁", TextState::Blocked),
-    ("该内容暂时无法查看", TextState::Blocked),
+    ("号已被屏蔽", TextState::Blocked),
+    ("号已被封禁", TextState::Blocked),
+    ("内容暂时无法查看", TextState::Blocked),
     ("当前环境异常", TextState::Verification),
     ("完成验证后即可继续访问", TextState::Verification),
     ("请完成安全验证", TextState::Verification),
@@ -65,25 +68,16 @@ impl TextState {
         }
     }
 
-    /// Its number in the index (a fast field).
+    /// Its number in the index.
     pub fn code(self) -> u64 {
-        match self {
-            TextState::Text => 0,
-            TextState::TitleOnly => 1,
-            TextState::Deleted => 2,
-            TextState::Blocked => 3,
-            TextState::Verification => 4,
-        }
+        self as u64
     }
 
+    /// The state of a number from the index; an unknown number is text.
     pub fn from_code(code: u64) -> TextState {
-        match code {
-            1 => TextState::TitleOnly,
-            2 => TextState::Deleted,
-            3 => TextState::Blocked,
-            4 => TextState::Verification,
-            _ => TextState::Text,
-        }
+        ALL.into_iter()
+            .find(|s| s.code() == code)
+            .unwrap_or_default()
     }
 
     /// A short name for logs and summaries.
@@ -98,22 +92,30 @@ impl TextState {
     }
 }
 
+fn is_space(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{feff}')
+}
+
 /// The state of a cleaned body: no letter or digit at all is a title-only page; a short body
-/// with a status message is that status; anything else is text.
+/// with a status message is that status; anything else is text. A long body is decided
+/// without copying it: this runs on every article indexed.
 pub fn classify(body: &str) -> TextState {
-    let compact: String = body
-        .chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, '\u{200b}'..='\u{200d}' | '\u{feff}'))
-        .collect();
-    if !compact.chars().any(char::is_alphanumeric) {
+    if !body.chars().any(char::is_alphanumeric) {
         return TextState::TitleOnly;
     }
-    if compact.chars().count() <= MAX_STATUS_CHARS
-        && let Some((_, state)) = MESSAGES.iter().find(|(m, _)| compact.contains(m))
+    if body
+        .chars()
+        .filter(|c| !is_space(*c))
+        .nth(MAX_STATUS_CHARS)
+        .is_some()
     {
-        return *state;
+        return TextState::Text;
     }
-    TextState::Text
+    let compact: String = body.chars().filter(|c| !is_space(*c)).collect();
+    MESSAGES
+        .iter()
+        .find(|(m, _)| compact.contains(m))
+        .map_or(TextState::Text, |(_, state)| *state)
 }
 
 #[cfg(test)]
@@ -145,14 +147,9 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for s in [
-            TextState::Text,
-            TextState::TitleOnly,
-            TextState::Deleted,
-            TextState::Blocked,
-            TextState::Verification,
-        ] {
+        for s in ALL {
             assert_eq!(TextState::from_code(s.code()), s);
+            assert_eq!(TextState::from_code(99), TextState::Text);
             assert_eq!(s.marker().is_empty(), s == TextState::Text);
         }
     }
