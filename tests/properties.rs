@@ -52,17 +52,9 @@ fn hit(title: String, source: String, url: String, body: String, query_text: &st
         score: 1.0,
         // A page without text shows its marker instead of an excerpt.
         excerpt: if body.is_empty() {
-            jianbao::search::Excerpt {
-                text: TextState::Deleted.marker().to_owned(),
-                ..Default::default()
-            }
+            jianbao::search::Excerpt::unhighlighted(TextState::Deleted.marker())
         } else {
             excerpt(&body, &needles, 240)
-        },
-        state: if body.is_empty() {
-            TextState::Deleted
-        } else {
-            TextState::Text
         },
     }
 }

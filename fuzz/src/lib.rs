@@ -50,17 +50,11 @@ pub fn make_hit(
         score: 1.0,
         // An empty body stands for a page without text: the marker instead of an excerpt.
         excerpt: if body.is_empty() {
-            jianbao::search::Excerpt {
-                text: jianbao::corpus::status::TextState::Deleted.marker().to_owned(),
-                ..Default::default()
-            }
+            jianbao::search::Excerpt::unhighlighted(
+                jianbao::corpus::status::TextState::Deleted.marker(),
+            )
         } else {
             excerpt(body, needles, excerpt_chars)
-        },
-        state: if body.is_empty() {
-            jianbao::corpus::status::TextState::Deleted
-        } else {
-            jianbao::corpus::status::TextState::Text
         },
     }
 }

@@ -38,6 +38,14 @@ pub struct Excerpt {
 }
 
 impl Excerpt {
+    /// A text shown as it is, nothing highlighted (the marker of a page without text).
+    pub fn unhighlighted(text: &str) -> Excerpt {
+        Excerpt {
+            text: text.to_owned(),
+            ..Excerpt::default()
+        }
+    }
+
     /// Splits the text into (piece, highlighted) runs.
     pub fn runs(&self) -> Vec<(&str, bool)> {
         let mut out = Vec::new();

@@ -215,9 +215,8 @@ pub struct Hit {
     pub source: String,
     pub date: Option<NaiveDate>,
     pub score: f32,
-    /// For a page without text, [`TextState::marker`] (not highlighted).
+    /// For a page without text, its [`TextState::marker`].
     pub excerpt: Excerpt,
-    pub state: TextState,
 }
 
 /// A page of results.
@@ -412,10 +411,7 @@ pub fn hit_from_doc(
     );
     let excerpt = match state {
         TextState::Text => excerpt::excerpt(&body, needles, excerpt_chars),
-        _ => Excerpt {
-            text: state.marker().to_owned(),
-            ..Excerpt::default()
-        },
+        _ => Excerpt::unhighlighted(state.marker()),
     };
     Hit {
         key: text(f.key),
@@ -429,7 +425,6 @@ pub fn hit_from_doc(
             .and_then(from_date_key),
         score,
         excerpt,
-        state,
     }
 }
 
