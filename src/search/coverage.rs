@@ -361,12 +361,22 @@ impl Weight for CoverageWeight {
             .iter()
             .map(|t| Ok((t.presence.scorer(reader, 1.0)?, t.weight)))
             .collect::<tantivy::Result<Vec<_>>>()?;
-        let title_terms = self
+        // The title bonus needs every term in the title (an id of the atoms field has no
+        // title query: then there is no bonus, and no title scorers).
+        let title_terms = match self
             .terms
             .iter()
-            .filter_map(|t| t.in_title.as_ref().map(|w| (w, t.weight)))
-            .map(|(w, weight)| Ok((w.scorer(reader, 1.0)?, weight)))
-            .collect::<tantivy::Result<Vec<_>>>()?;
+            .map(|t| t.in_title.as_ref().map(|w| (w, t.weight)))
+            .collect::<Option<Vec<_>>>()
+        {
+            Some(weights) => Some(
+                weights
+                    .into_iter()
+                    .map(|(w, weight)| Ok((w.scorer(reader, 1.0)?, weight)))
+                    .collect::<tantivy::Result<Vec<_>>>()?,
+            ),
+            None => None,
+        };
         let total: f32 = terms.iter().map(|(_, w)| w).sum();
         // A term whose weight the others cannot make up for is required: iteration jumps to
         // the documents that have it, instead of scoring every document with a bigram.
@@ -378,19 +388,12 @@ impl Weight for CoverageWeight {
             })
             .map(|(i, _)| i)
             .collect();
-        // The title bonus needs every term in the title, ids of the atoms field included.
-        let title_total = if title_terms.len() == terms.len() {
-            total
-        } else {
-            f32::INFINITY
-        };
         let mut scorer = CoverageScorer {
             main: self.main.scorer(reader, boost)?,
             terms,
             title_terms,
             required,
             total,
-            title_total,
             min_coverage: self.min_coverage,
             doc: TERMINATED,
             score: 0.0,
@@ -419,13 +422,11 @@ impl Weight for CoverageWeight {
 struct CoverageScorer {
     main: Box<dyn Scorer>,
     terms: Vec<(Box<dyn Scorer>, f32)>,
-    /// Title presence of the terms that have one.
-    title_terms: Vec<(Box<dyn Scorer>, f32)>,
+    /// Title presence of every term, if every term has one.
+    title_terms: Option<Vec<(Box<dyn Scorer>, f32)>>,
     /// Indices into `terms` of the terms every result must have.
     required: Vec<usize>,
     total: f32,
-    /// Weight of all the terms, or infinity when some term cannot be found in titles.
-    title_total: f32,
     min_coverage: f32,
     doc: DocId,
     score: Score,
@@ -451,11 +452,11 @@ fn covered(terms: &mut [(Box<dyn Scorer>, f32)], doc: DocId, total: f32) -> f32 
 
 impl CoverageScorer {
     fn score_of(&mut self, doc: DocId, coverage: f32) -> Score {
-        let title = if self.title_total.is_finite() {
-            covered(&mut self.title_terms, doc, self.title_total)
-        } else {
-            0.0
-        };
+        let total = self.total;
+        let title = self
+            .title_terms
+            .as_mut()
+            .map_or(0.0, |terms| covered(terms, doc, total));
         self.main.score()
             * (COVERAGE_FLOOR + coverage).powi(COVERAGE_POWER)
             * (1.0 + TITLE_BONUS * title.powi(TITLE_POWER))
