@@ -64,12 +64,10 @@ pub fn print_sync_report(
             report.without_text.len(),
             counts.join(", ")
         )?;
-        for (key, state) in report
-            .without_text
-            .iter()
-            .take(if verbose { usize::MAX } else { 0 })
-        {
-            writeln!(out, "    {key}: {}", state.name())?;
+        if verbose {
+            for (key, state) in &report.without_text {
+                writeln!(out, "    {key}: {}", state.name())?;
+            }
         }
     }
     Ok(())
