@@ -136,42 +136,58 @@ static DATED_LINE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-/// Removes the byline at the top of the paragraphs (markers, names after them, role lines,
-/// a name with a date and time) and returns its date. A line with a sentence ends it: a
-/// paragraph that starts with a date (`2024年5月6日，国务院…`) is text, not a byline.
+/// Removes the byline at the top of the paragraphs and returns its date. The byline is the
+/// leading run of short lines (names: `肖茜`, `QAX CERT`), markers (`原创`), role lines
+/// (`文 | 清华大学…副院长 肖茜`) and dated lines (`安全客 2023-10-26 18:22`), if the run has a
+/// marker, a role line or a date: short lines alone are a heading, not a byline. A line with a
+/// sentence ends it: a paragraph that starts with a date (`2024年5月6日，国务院…`) is text.
 fn strip_byline(paragraphs: &mut Vec<String>) -> Option<NaiveDate> {
     let mut date = None;
-    let mut drop = 0;
-    let mut after_marker = 0;
-    for line in paragraphs.iter_mut().take(MAX_BYLINE_LINES) {
+    let mut signed = false;
+    let mut run = 0;
+    // The first sentence, when it shares its line with the byline.
+    let mut rest_of_line = None;
+    for line in paragraphs.iter().take(MAX_BYLINE_LINES) {
         let t = line.trim();
-        let short_name =
-            t.chars().count() <= 16 && !t.contains(['。', '！', '？', '，', '；', ',']);
-        if BYLINE_MARKERS.iter().any(|m| {
-            t == *m
-                || t.strip_prefix(m)
-                    .is_some_and(|r| r.starts_with([' ', ':', '：']) && r.chars().count() <= 30)
-        }) {
-            after_marker = 2;
-        } else if ROLE_LINE.is_match(t) {
+        if is_byline_marker(t) || ROLE_LINE.is_match(t) {
+            signed = true;
         } else if let Some(c) = DATED_LINE.captures(t)
             && (c.name("time").is_some() || c["rest"].is_empty())
         {
+            signed = true;
             date = date.or_else(|| super::dates::parse_date(&c["date"]));
-            let rest = c["rest"].trim().to_owned();
+            let rest = c["rest"].trim();
             if !rest.is_empty() {
-                *line = rest;
+                rest_of_line = Some(rest.to_owned());
                 break;
             }
-        } else if after_marker > 0 && short_name {
-            after_marker -= 1;
-        } else {
+        } else if !is_short_name(t) {
             break;
         }
-        drop += 1;
+        run += 1;
     }
-    paragraphs.drain(..drop);
+    if !signed {
+        return None;
+    }
+    if let Some(rest) = rest_of_line {
+        paragraphs[run] = rest;
+    }
+    paragraphs.drain(..run);
     date
+}
+
+/// `原创`, or `原创：张三` / `原创 张三 某公众号` (the names after it short).
+fn is_byline_marker(line: &str) -> bool {
+    BYLINE_MARKERS.iter().any(|m| {
+        line.strip_prefix(m).is_some_and(|rest| {
+            rest.is_empty() || rest.starts_with([' ', ':', '：']) && rest.chars().count() <= 30
+        })
+    })
+}
+
+/// A line that can be a name: short, no sentence punctuation.
+fn is_short_name(line: &str) -> bool {
+    line.chars().count() <= 16 && !line.contains(['。', '！', '？', '，', '；', ','])
 }
 
 fn clean_paragraphs(body: &str, title: &str, source: &str) -> Vec<String> {
@@ -321,6 +337,16 @@ mod tests {
         );
         assert_eq!(body, "正文第一段。");
         assert_eq!(date, NaiveDate::from_ymd_opt(2024, 5, 6));
+        // The seed's own: the author's name, then `文 | affiliation name`.
+        let (body, _) = clean_article(
+            "肖茜\n文 | 清华大学人工智能国际治理研究院副院长 肖茜\n第78届联合国大会日前通过决议。",
+            "t",
+            "s",
+        );
+        assert_eq!(body, "第78届联合国大会日前通过决议。");
+        // Short lines without a marker, a role or a date are a heading: kept.
+        let text = "导读\n本文介绍三项新规。";
+        assert_eq!(clean_body(text, "t", "s"), text);
         // A paragraph that starts with a date is text.
         let text = "2024年5月6日，国务院召开常务会议。\n会议指出……";
         assert_eq!(clean_article(text, "t", "s"), (text.to_owned(), None));

@@ -11,8 +11,9 @@ use crate::text::{ATOMS_TOKENIZER, BIGRAM_TOKENIZER, WORDS_TOKENIZER};
 /// rebuilt from the seeds on open. 2: folding by OpenCC instead of zhconv. 3: the `atoms`
 /// field (whole Latin/digit ids) and positions in the bigram fields (exact character
 /// sequences of query words). 4: `text_state` (title-only, deleted and anti-bot pages). 5:
-/// bylines removed, titles over several lines of the front matter read whole.
-pub const SCHEMA_VERSION: u32 = 5;
+/// bylines removed, titles over several lines of the front matter read whole. 6: a byline
+/// is the whole leading run of names around a marker, role line or date.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Name of the `text_state` fast field (read by the ranking).
 pub const TEXT_STATE: &str = "text_state";
