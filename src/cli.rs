@@ -4,7 +4,8 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use serde::Serialize;
 
-use crate::index::{SearchIndex, SyncReport};
+use crate::corpus::boilerplate::Scope;
+use crate::index::{LearnedLine, SearchIndex, SyncReport};
 use crate::search::{self, Hit, SearchError, SearchOptions};
 
 /// ANSI bold yellow for highlights on a terminal.
@@ -67,6 +68,32 @@ pub fn print_sync_report(
         if verbose {
             for (key, state) in &report.without_text {
                 writeln!(out, "    {key}: {}", state.name())?;
+            }
+        }
+    }
+    if report.chrome_lines > 0 || report.recleaned > 0 {
+        writeln!(
+            out,
+            "  learned chrome: {} lines (`index --chrome` lists them); {} articles cleaned again",
+            report.chrome_lines, report.recleaned
+        )?;
+    }
+    Ok(())
+}
+
+/// The `index --chrome` list: learned chrome lines, most common first.
+pub fn print_learned_chrome(lines: &[LearnedLine], out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "learned chrome: {} lines", lines.len())?;
+    for l in lines {
+        let text = l.text.as_deref().unwrap_or("(text not recorded)");
+        match l.scope {
+            Scope::Source { files, of, .. } => writeln!(
+                out,
+                "  {files:>6}/{of:<6} {}: {text}",
+                l.source.as_deref().unwrap_or("?")
+            )?,
+            Scope::Everywhere { sources, files } => {
+                writeln!(out, "  {files:>6} in {sources} sources: {text}")?
             }
         }
     }

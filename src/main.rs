@@ -32,6 +32,9 @@ enum Command {
         /// reason).
         #[arg(long)]
         verbose: bool,
+        /// Then list the boilerplate lines learned from the collection, with their counts.
+        #[arg(long)]
+        chrome: bool,
     },
     /// Search; without QUERY, read one query per line from stdin and answer each with a JSON line.
     Search {
@@ -152,7 +155,7 @@ fn open_index(
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Index { verbose } => {
+        Command::Index { verbose, chrome } => {
             let index = SearchIndex::open(&cli.data_dir)?;
             let progress = jianbao::cli::progress_bar();
             let callback = progress.as_ref().map(|p| p.callback());
@@ -161,6 +164,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 p.finish();
             }
             jianbao::cli::print_sync_report(&report, verbose, &mut std::io::stdout())?;
+            if chrome {
+                jianbao::cli::print_learned_chrome(
+                    &index.learned_chrome()?,
+                    &mut std::io::stdout(),
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Search {

@@ -499,7 +499,8 @@ fn partial_matches_are_cut_to_the_most_relevant_few() {
             article(
                 &format!("第{i}篇"),
                 &format!("https://example.com/{i}"),
-                "推动区域协调发展。",
+                // Each its own: one line in every article of a source would be learned as chrome.
+                &format!("推动区域协调发展的第{i}项措施。"),
             ),
         )
         .unwrap();

@@ -85,6 +85,8 @@ const AD_WORDS: &[&str] = &[
     "投稿邮箱",
     "转载请注明",
     "点击阅读原文",
+    // `戳“阅读原文”查看更多内容`, `[点击“阅读原文”了解详情]`: quoted, so not the word above.
+    "阅读原文",
     "点个在看",
     "分享网络安全知识",
     "企业成长计划",
@@ -97,6 +99,12 @@ static LINK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\[([^\]]*)\]\([^)]*\)").expect("valid regex"));
 static TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"</?[A-Za-z][^<>]*>").expect("valid regex"));
+/// A call to read the original at the end of a paragraph of a news roundup:
+/// `…继续跟踪调查该软件。[点击“阅读原文”查看详情]`.
+static READ_MORE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"[\[【]\s*(点击|戳)?\s*[“"]?阅读原文[”"]?[^\]】]{0,12}[\]】]\s*$"#)
+        .expect("valid regex")
+});
 static BARE_URL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"https?://\S+").expect("valid regex"));
 
@@ -108,7 +116,11 @@ pub fn clean_body(body: &str, title: &str, source: &str) -> String {
 
 /// [`clean_body`], and the date of the byline it removed, if it had one.
 pub fn clean_article(body: &str, title: &str, source: &str) -> (String, Option<NaiveDate>) {
-    let mut paragraphs = clean_paragraphs(body, title, source);
+    finish(paragraphs(body, title, source))
+}
+
+/// The last step: the byline removed (its date returned), the paragraphs joined by `\n`.
+pub fn finish(mut paragraphs: Vec<String>) -> (String, Option<NaiveDate>) {
     let date = strip_byline(&mut paragraphs);
     (paragraphs.join("\n"), date)
 }
@@ -190,7 +202,10 @@ fn is_short_name(line: &str) -> bool {
     line.chars().count() <= 16 && !line.contains(['。', '！', '？', '，', '；', ','])
 }
 
-fn clean_paragraphs(body: &str, title: &str, source: &str) -> Vec<String> {
+/// The first step of cleaning: the body's lines without markup and without the fixed list of
+/// chrome, and without lines that repeat the title or the source. Learned chrome
+/// (`boilerplate`) is removed from these before [`finish`].
+pub fn paragraphs(body: &str, title: &str, source: &str) -> Vec<String> {
     let title_key = compact(title);
     let source_key = compact(source);
     let mut paragraphs: Vec<String> = Vec::new();
@@ -241,12 +256,22 @@ fn push_paragraph(paragraphs: &mut Vec<String>, line: String, title_key: &str, s
 fn clean_line(raw: &str) -> String {
     // Entities first, then trimming: `微信扫一扫&nbsp;` is the UI line with a space after it
     // (found by fuzzing).
-    let line = html_unescape(&strip_markup(raw));
-    line.trim()
+    let mut line = html_unescape(&strip_markup(raw));
+    if line.contains("阅读原文")
+        && let Some(m) = READ_MORE_TAIL.find(&line)
+    {
+        line.truncate(m.start());
+    }
+    // A line in italics (`*2024-05-06 10:00*`, `*张三*`) is its text.
+    let line = line
+        .trim()
         .trim_start_matches('#')
         .trim_start_matches('>')
-        .trim()
-        .to_owned()
+        .trim();
+    match line.strip_prefix('*').and_then(|l| l.strip_suffix('*')) {
+        Some(inner) if !inner.is_empty() => inner.trim().to_owned(),
+        _ => line.to_owned(),
+    }
 }
 
 /// Passes over a line at most: markup nested deeper than this is left as text.
@@ -432,7 +457,12 @@ mod tests {
             "见这里和正文"
         );
         assert_eq!(clean_line("## **小标题**"), "小标题");
+        assert_eq!(clean_line("*2024-05-06 10:00*"), "2024-05-06 10:00");
         assert_eq!(clean_line("A &amp; B &lt;c&gt;"), "A & B <c>");
+        assert_eq!(
+            clean_line("研究人员还在继续跟踪调查该软件。[点击“阅读原文”查看详情]"),
+            "研究人员还在继续跟踪调查该软件。"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Reading the seed folder: which files are articles, and each file turned into an [`Article`]
 //! (decoded, front matter parsed, body cleaned) or a [`Skip`] that says why not.
 
+pub mod boilerplate;
 pub mod clean;
 pub mod dates;
 pub mod decode;
@@ -14,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use chrono::NaiveDate;
+
+use boilerplate::{ArticleLines, Chrome, LineKey};
 
 /// Files larger than this are skipped: no article is 5 MB of text, and one such file must not
 /// stall indexing or exhaust memory.
@@ -215,8 +218,13 @@ fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
-/// Reads and parses one seed file.
+/// Reads and parses one seed file (with the fixed chrome list only).
 pub fn load(file: &SeedFile) -> Result<Article, Skip> {
+    load_with(file, &Chrome::none()).map(|p| p.article)
+}
+
+/// Reads and parses one seed file, removing `chrome` learned from the collection.
+pub fn load_with(file: &SeedFile, chrome: &Chrome) -> Result<Parsed, Skip> {
     if file.size > MAX_FILE_BYTES {
         return Err(Skip::TooLarge(file.size));
     }
@@ -252,11 +260,28 @@ pub fn load(file: &SeedFile) -> Result<Article, Skip> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parse(&stem, &bytes)
+    parse_with(&stem, &bytes, chrome)
 }
 
-/// Parses a seed file's bytes; `id` is the file name without extension.
+/// An article, and what boilerplate learning needs to know of it.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub article: Article,
+    /// Its candidate chrome lines (before any learned chrome was removed), for an article with
+    /// text; a status page or an empty scrape teaches nothing.
+    pub lines: Option<ArticleLines>,
+    /// The lines removed as learned chrome, with their keys (for the report of learned lines).
+    pub chrome_removed: Vec<(LineKey, String)>,
+}
+
+/// Parses a seed file's bytes (with the fixed chrome list only); `id` is the file name
+/// without extension.
 pub fn parse(id: &str, bytes: &[u8]) -> Result<Article, Skip> {
+    parse_with(id, bytes, &Chrome::none()).map(|p| p.article)
+}
+
+/// Parses a seed file's bytes, removing `chrome` learned from the collection.
+pub fn parse_with(id: &str, bytes: &[u8], chrome: &Chrome) -> Result<Parsed, Skip> {
     let (text, encoding) = decode::decode(bytes).map_err(|e| match e {
         decode::DecodeError::Binary => Skip::Binary,
         decode::DecodeError::Undecodable => Skip::Undecodable,
@@ -276,7 +301,17 @@ pub fn parse(id: &str, bytes: &[u8]) -> Result<Article, Skip> {
     let source = fm.get("source").map(one_line).unwrap_or_default();
     let url = fm.get("url").map(one_line).unwrap_or_default();
     let fetch_date = fm.get("fetch_date").and_then(dates::parse_date);
-    let (mut body, byline_date) = clean::clean_article(body, &title, &source);
+    let mut paragraphs = clean::paragraphs(body, &title, &source);
+    // A status page is recognized before learned chrome is removed (its message, common to
+    // many pages, could be learned), and teaches nothing.
+    let status_page = status::classify(&paragraphs.join("\n"));
+    let lines =
+        (status_page == status::TextState::Text).then(|| ArticleLines::new(&source, &paragraphs));
+    let chrome_removed = match &lines {
+        Some(lines) => chrome.remove_from(lines.source, &mut paragraphs),
+        None => Vec::new(),
+    };
+    let (mut body, byline_date) = clean::finish(paragraphs);
     // The order of trust: the front matter's date, the byline's, the day it was fetched.
     let date = fm
         .get("date")
@@ -286,11 +321,14 @@ pub fn parse(id: &str, bytes: &[u8]) -> Result<Article, Skip> {
     if body.is_empty() && title.trim().is_empty() {
         return Err(Skip::NoContent);
     }
-    let state = status::classify(&body);
+    let state = match status_page {
+        status::TextState::Text => status::classify(&body),
+        page => page,
+    };
     if state != status::TextState::Text {
         body.clear();
     }
-    Ok(Article {
+    let article = Article {
         id: id.to_owned(),
         url_key: identity::url_key(&url),
         title,
@@ -301,6 +339,11 @@ pub fn parse(id: &str, bytes: &[u8]) -> Result<Article, Skip> {
         body,
         state,
         encoding,
+    };
+    Ok(Parsed {
+        article,
+        lines,
+        chrome_removed,
     })
 }
 

@@ -7,13 +7,23 @@
 //!
 //! Rows are written before the index commit that uses them; a crash between the two leaves
 //! numbers that the next sync reuses for the same keys.
+//!
+//! The same database holds what boilerplate learning counts (`corpus::boilerplate`): the
+//! candidate chrome lines of every indexed article with text (`article_lines`, one row per
+//! article, the line keys as a blob), and the text of learned lines and sources by key
+//! (`names`, for the report of learned chrome). These rows are also written before the commit;
+//! the set of learned chrome the documents were cleaned with is in the commit itself (see
+//! `CommitInfo::chrome`), so a crash between the two is repaired by the next sync.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::IndexError;
+use crate::corpus::boilerplate::ArticleLines;
 
 /// When an article first entered the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +54,15 @@ impl Ledger {
                 key TEXT PRIMARY KEY,
                 seq INTEGER NOT NULL,
                 indexed_at INTEGER NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS article_lines (
+                key TEXT PRIMARY KEY,
+                source INTEGER NOT NULL,
+                lines BLOB NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS names (
+                hash INTEGER PRIMARY KEY,
+                text TEXT NOT NULL
             );",
         )
         .map_err(err)?;
@@ -116,5 +135,71 @@ impl Ledger {
             }
         }
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Every article's candidate chrome lines, by key.
+    pub fn load_lines(&self) -> Result<HashMap<String, ArticleLines>, IndexError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT key, source, lines FROM article_lines")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let key: String = r.get(0)?;
+                let source: i64 = r.get(1)?;
+                let blob: Vec<u8> = r.get(2)?;
+                Ok((key, ArticleLines::from_blob(source as u64, &blob)))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Writes the lines of `upserts`, deletes those of `deletes` and records `names`, in one
+    /// transaction.
+    pub fn save_lines<'a>(
+        &self,
+        upserts: impl IntoIterator<Item = (&'a str, &'a ArticleLines)>,
+        deletes: impl IntoIterator<Item = &'a str>,
+        names: &HashMap<u64, String>,
+    ) -> Result<(), IndexError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO article_lines (key, source, lines) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(|e| self.err(e))?;
+            for (key, lines) in upserts {
+                upsert
+                    .execute(params![key, lines.source as i64, lines.lines_blob()])
+                    .map_err(|e| self.err(e))?;
+            }
+            let mut delete = tx
+                .prepare_cached("DELETE FROM article_lines WHERE key = ?1")
+                .map_err(|e| self.err(e))?;
+            for key in deletes {
+                delete.execute(params![key]).map_err(|e| self.err(e))?;
+            }
+            let mut name = tx
+                .prepare_cached("INSERT OR IGNORE INTO names (hash, text) VALUES (?1, ?2)")
+                .map_err(|e| self.err(e))?;
+            for (hash, text) in names {
+                name.execute(params![*hash as i64, text])
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The text recorded for a line or source key.
+    pub fn name(&self, hash: u64) -> Result<Option<String>, IndexError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT text FROM names WHERE hash = ?1")
+            .map_err(|e| self.err(e))?;
+        stmt.query_row(params![hash as i64], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
     }
 }

@@ -1,6 +1,7 @@
 //! The on-disk tantivy index under `DATA_DIR/index`: opening (and rebuilding an index written by
 //! another schema version), syncing it with the seeds folder, and handing out searchers.
 
+mod learning;
 pub mod ledger;
 pub mod schema;
 mod sync;
@@ -14,6 +15,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument};
 pub use schema::Fields;
 pub use sync::{Progress, SyncReport, document};
 
+use crate::corpus::boilerplate::{Chrome, Scope};
 use crate::text::{
     ATOMS_TOKENIZER, AtomsTokenizer, BIGRAM_TOKENIZER, BigramTokenizer, WORDS_TOKENIZER,
     WordsTokenizer,
@@ -53,6 +55,19 @@ pub struct CommitInfo {
     pub next_seq: u64,
     /// Unix seconds of the last sync that changed something.
     pub synced_at: i64,
+    /// The learned chrome the documents were cleaned with (see `index::learning`).
+    #[serde(default)]
+    pub chrome: Chrome,
+}
+
+/// A line learned as chrome, for reports.
+#[derive(Debug, Clone)]
+pub struct LearnedLine {
+    /// The line as it was first removed (not recorded if the ledger lost it).
+    pub text: Option<String>,
+    /// The source whose chrome it is (`None` for a line learned everywhere).
+    pub source: Option<String>,
+    pub scope: Scope,
 }
 
 /// The search index and its reader.
@@ -62,8 +77,9 @@ pub struct SearchIndex {
     fields: Fields,
     dir: PathBuf,
     /// Serializes syncs within this process (tantivy's lock file covers other processes), and
-    /// holds what this process's syncs skipped (see [`sync::Skipped`]).
-    sync_lock: Mutex<sync::Skipped>,
+    /// holds what this process's syncs skipped (see [`sync::Skipped`]) and the counts of
+    /// boilerplate learning (see [`learning`]).
+    sync_lock: Mutex<sync::SyncState>,
     /// Ingest numbers, kept outside the index so that they survive a rebuild.
     ledger: ledger::Ledger,
 }
@@ -114,7 +130,7 @@ impl SearchIndex {
             reader,
             fields,
             dir,
-            sync_lock: Mutex::new(sync::Skipped::default()),
+            sync_lock: Mutex::new(sync::SyncState::default()),
             ledger,
         })
     }
@@ -202,11 +218,18 @@ impl SearchIndex {
         seeds_dir: &Path,
         progress: Option<&Progress>,
     ) -> Result<SyncReport, IndexError> {
-        let mut skipped = self
+        let mut state = self
             .sync_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let report = sync::run(self, seeds_dir, progress, &mut skipped)?;
+        let report = match sync::run(self, seeds_dir, progress, &mut state) {
+            Ok(report) => report,
+            Err(e) => {
+                // Counts in memory may hold what was not committed: read them again.
+                state.lines.invalidate();
+                return Err(e);
+            }
+        };
         if report.changed() {
             self.reader.reload().map_err(|source| IndexError::Tantivy {
                 path: self.dir.clone(),
@@ -214,6 +237,33 @@ impl SearchIndex {
             })?;
         }
         Ok(report)
+    }
+
+    /// The boilerplate lines learned from the collection, most common first, with the text
+    /// recorded when they were removed from an article.
+    pub fn learned_chrome(&self) -> Result<Vec<LearnedLine>, IndexError> {
+        let mut state = self
+            .sync_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.lines.ensure_loaded(&self.ledger)?;
+        let mut out = Vec::new();
+        for (line, scope) in state.lines.learned_lines() {
+            let source = match scope {
+                Scope::Source { source, .. } => self.ledger.name(source)?,
+                Scope::Everywhere { .. } => None,
+            };
+            out.push(LearnedLine {
+                text: self.ledger.name(line)?,
+                source,
+                scope,
+            });
+        }
+        let files = |l: &LearnedLine| match l.scope {
+            Scope::Source { files, .. } | Scope::Everywhere { files, .. } => files,
+        };
+        out.sort_by(|a, b| files(b).cmp(&files(a)).then_with(|| a.text.cmp(&b.text)));
+        Ok(out)
     }
 
     pub(crate) fn index(&self) -> &Index {

@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
+use super::learning::LineBook;
 use super::ledger::Entry;
 use super::{IndexError, SearchIndex, schema};
+use crate::corpus::boilerplate::{ArticleLines, Chrome, LineKey};
 use crate::corpus::dates::date_key;
 use crate::corpus::status::TextState;
-use crate::corpus::{self, Article, SeedFile, Skip};
+use crate::corpus::{self, Article, Parsed, SeedFile, Skip};
 use crate::text::fold;
 
 /// Called with (files done, files to read).
@@ -40,6 +42,10 @@ pub struct SyncReport {
     pub skipped: Vec<(String, Skip)>,
     /// Files read now that are kept by title only: no article text (see `corpus::status`).
     pub without_text: Vec<(String, TextState)>,
+    /// Articles read again and re-indexed because the learned chrome changed for them.
+    pub recleaned: usize,
+    /// Lines in the learned chrome set afterwards (see `corpus::boilerplate`).
+    pub chrome_lines: usize,
     /// Articles in the index afterwards.
     pub total: u64,
     pub bytes_read: u64,
@@ -59,6 +65,15 @@ struct Indexed {
     seq: u64,
     indexed_at: i64,
     url_key: String,
+    /// Indexed with article text (not a status page or a title-only scrape).
+    text: bool,
+}
+
+/// What syncs in one process carry from one to the next.
+#[derive(Debug, Default)]
+pub(super) struct SyncState {
+    pub(super) skipped: Skipped,
+    pub(super) lines: LineBook,
 }
 
 /// Files a sync skipped, by key, with the mtime and size they had. A later sync in the same
@@ -112,8 +127,9 @@ pub(super) fn run(
     index: &SearchIndex,
     seeds_dir: &Path,
     progress: Option<&Progress>,
-    skipped: &mut Skipped,
+    state: &mut SyncState,
 ) -> Result<SyncReport, IndexError> {
+    let SyncState { skipped, lines } = state;
     let started = Instant::now();
     let files = corpus::scan(seeds_dir).map_err(|source| IndexError::Seeds {
         path: seeds_dir.to_path_buf(),
@@ -124,6 +140,12 @@ pub(super) fn run(
         source,
     };
     let existing = read_existing(index).map_err(tantivy_err)?;
+    lines.ensure_loaded(&index.ledger)?;
+    // Rows only for documents with text; one with text but no row (an index from before
+    // boilerplate learning, a lost ledger) is read again to be counted.
+    let stale_rows = lines.retain(|k| existing.get(k).is_some_and(|e| e.text));
+    // The learned chrome the documents in the index were cleaned with.
+    let chrome = index.commit_info().chrome;
 
     let present: HashSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
     let removed: Vec<&String> = existing
@@ -135,6 +157,8 @@ pub(super) fn run(
             .get(&f.key)
             .is_none_or(|e| e.mtime != f.mtime || e.size != f.size)
     };
+    let uncounted =
+        |f: &&SeedFile| existing.get(&f.key).is_some_and(|e| e.text) && !lines.contains(&f.key);
     skipped.0.retain(|key, _| present.contains(&key[..]));
     if !removed.is_empty()
         || files
@@ -145,8 +169,7 @@ pub(super) fn run(
     }
     let to_read: Vec<&SeedFile> = files
         .iter()
-        .filter(changed)
-        .filter(|f| !skipped.unchanged(f))
+        .filter(|f| (changed(f) && !skipped.unchanged(f)) || uncounted(f))
         .collect();
 
     let mut report = SyncReport {
@@ -155,8 +178,10 @@ pub(super) fn run(
         ..SyncReport::default()
     };
     report.unchanged = files.len() - to_read.len();
-    if to_read.is_empty() && removed.is_empty() {
+    if to_read.is_empty() && removed.is_empty() && (stale_rows == 0 || lines.learned() == chrome) {
+        lines.flush(&index.ledger)?;
         report.total = index.num_docs();
+        report.chrome_lines = chrome.len();
         report.elapsed = started.elapsed();
         return Ok(report);
     }
@@ -194,6 +219,7 @@ pub(super) fn run(
 
     for key in &removed {
         writer.delete_term(Term::from_field_text(f.key, key));
+        lines.remove(key);
         report.deleted += 1;
     }
 
@@ -214,6 +240,7 @@ pub(super) fn run(
      -> tantivy::Result<()> {
         report.bytes_read += file.size;
         skipped.0.remove(&file.key);
+        lines.remove(&file.key);
         let old = existing.get(&file.key);
         if old.is_some() {
             writer.delete_term(Term::from_field_text(f.key, &file.key));
@@ -261,6 +288,7 @@ pub(super) fn run(
                         file.key
                     );
                     writer.delete_term(Term::from_field_text(f.key, owner));
+                    lines.remove(owner);
                     report.deleted += 1;
                 }
                 None => {}
@@ -293,11 +321,13 @@ pub(super) fn run(
                 }
             }
         };
+        let mut prepared = prepared;
+        count_lines(lines, &file.key, &mut prepared);
         writer.add_document(to_document(&f, file, prepared, seq, indexed_at))?;
         Ok(())
     };
 
-    parse_in_order(&to_read, progress, |file, parsed| {
+    parse_in_order(&to_read, progress, &chrome, |file, parsed| {
         add(file, parsed, &mut writer)
     })
     .map_err(tantivy_err)?;
@@ -309,6 +339,35 @@ pub(super) fn run(
     }
     // Before the commit that uses them (see `ledger`).
     ledger.record(&first_entries)?;
+
+    // The counts changed: what is learned now, and the articles it cleans differently.
+    let learned = lines.learned();
+    if learned != chrome {
+        let affected = lines.affected(&chrome, &learned);
+        let affected: Vec<&SeedFile> = affected
+            .iter()
+            .filter_map(|k| {
+                let i = files.binary_search_by(|f| f.key.as_str().cmp(k)).ok()?;
+                files.get(i)
+            })
+            .collect();
+        report.recleaned = reclean(
+            &affected,
+            &learned,
+            &existing,
+            ledger,
+            lines,
+            &mut writer,
+            &f,
+        )
+        .map_err(|e| match e {
+            RecleanError::Tantivy(e) => tantivy_err(e),
+            RecleanError::Ledger(e) => e,
+        })?;
+    }
+    report.chrome_lines = learned.len();
+    lines.flush(ledger)?;
+    info.chrome = learned;
     info.synced_at = now;
     let payload = serde_json::to_string(&info).unwrap_or_default();
     let mut prepared = writer.prepare_commit().map_err(tantivy_err)?;
@@ -326,20 +385,90 @@ struct Prepared {
     article: Article,
     title_folded: String,
     body_folded: String,
+    lines: Option<ArticleLines>,
+    chrome_removed: Vec<(LineKey, String)>,
 }
 
 impl Prepared {
-    fn new(article: Article) -> Prepared {
+    fn new(parsed: Parsed) -> Prepared {
+        let article = parsed.article;
         Prepared {
             title_folded: fold(&article.title),
             body_folded: fold(&article.body),
             article,
+            lines: parsed.lines,
+            chrome_removed: parsed.chrome_removed,
         }
     }
 }
 
-fn prepare(file: &SeedFile) -> Result<Prepared, Skip> {
-    corpus::load(file).map(Prepared::new)
+fn prepare(file: &SeedFile, chrome: &Chrome) -> Result<Prepared, Skip> {
+    corpus::load_with(file, chrome).map(Prepared::new)
+}
+
+/// Counts the candidate lines of an article about to be indexed, and remembers the texts of
+/// the learned lines removed from it.
+fn count_lines(book: &mut LineBook, key: &str, prepared: &mut Prepared) {
+    for (line, text) in &prepared.chrome_removed {
+        book.name(*line, text);
+    }
+    if let Some(article_lines) = prepared.lines.take() {
+        book.name(article_lines.source, &prepared.article.source);
+        book.insert(key, article_lines);
+    }
+}
+
+enum RecleanError {
+    Tantivy(tantivy::TantivyError),
+    Ledger(IndexError),
+}
+
+/// Reads `files` again and re-indexes them cleaned with `chrome`, keeping their ingest numbers.
+/// Returns how many were re-indexed.
+fn reclean(
+    files: &[&SeedFile],
+    chrome: &Chrome,
+    existing: &HashMap<String, Indexed>,
+    ledger: &super::ledger::Ledger,
+    lines: &mut LineBook,
+    writer: &mut IndexWriter<TantivyDocument>,
+    f: &schema::Fields,
+) -> Result<usize, RecleanError> {
+    let mut done = 0;
+    let mut ledger_error = None;
+    parse_in_order(files, None, chrome, |file, parsed| {
+        let entry = match existing.get(&file.key) {
+            Some(e) => Some((e.seq, e.indexed_at)),
+            None => match ledger.lookup(&file.key) {
+                Ok(e) => e.map(|e| (e.seq, e.indexed_at)),
+                Err(e) => {
+                    ledger_error.get_or_insert(e);
+                    None
+                }
+            },
+        };
+        // Without its number the document stays as it was indexed a moment ago.
+        let Some((seq, indexed_at)) = entry else {
+            return Ok(());
+        };
+        writer.delete_term(Term::from_field_text(f.key, &file.key));
+        lines.remove(&file.key);
+        match parsed {
+            Ok(mut prepared) => {
+                count_lines(lines, &file.key, &mut prepared);
+                writer.add_document(to_document(f, file, prepared, seq, indexed_at))?;
+                done += 1;
+            }
+            // Changed in the moment since it was read: the next sync reads it again.
+            Err(skip) => tracing::warn!("seeds: skipping {}: {skip}", file.key),
+        }
+        Ok(())
+    })
+    .map_err(RecleanError::Tantivy)?;
+    match ledger_error {
+        Some(e) => Err(RecleanError::Ledger(e)),
+        None => Ok(done),
+    }
 }
 
 /// The document a sync writes for `article` at `key`, for an index a caller lays out itself
@@ -353,13 +482,19 @@ pub fn document(f: &schema::Fields, key: &str, article: Article, seq: u64) -> Ta
         size: 0,
         identity: None,
     };
-    to_document(f, &file, Prepared::new(article), seq, 0)
+    let parsed = Parsed {
+        article,
+        lines: None,
+        chrome_removed: Vec::new(),
+    };
+    to_document(f, &file, Prepared::new(parsed), seq, 0)
 }
 
 /// Parses files on worker threads and hands the results to `sink` in the order of `files`.
 fn parse_in_order(
     files: &[&SeedFile],
     progress: Option<&Progress>,
+    chrome: &Chrome,
     mut sink: impl FnMut(&SeedFile, Result<Prepared, Skip>) -> tantivy::Result<()>,
 ) -> tantivy::Result<()> {
     let workers = std::thread::available_parallelism()
@@ -376,7 +511,7 @@ fn parse_in_order(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
-                    if tx.send((i, prepare(file))).is_err() {
+                    if tx.send((i, prepare(file, chrome))).is_err() {
                         break;
                     }
                 }
@@ -478,6 +613,7 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
         let size = ff.u64("size")?;
         let seq = ff.u64("seq")?;
         let indexed_at = ff.i64("indexed_at")?;
+        let text_state = ff.u64("text_state")?;
         // One sequential pass over each dictionary: looking terms up one by one would
         // decompress a dictionary block per document.
         let key_terms = all_terms(&keys)?;
@@ -504,6 +640,9 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
                     seq: seq.first(doc).unwrap_or(0),
                     indexed_at: indexed_at.first(doc).unwrap_or(0),
                     url_key,
+                    text: text_state
+                        .first(doc)
+                        .is_none_or(|c| TextState::from_code(c) == TextState::Text),
                 },
             );
         }
