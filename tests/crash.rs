@@ -26,7 +26,8 @@ fn write_articles(dir: &Path, n: usize, marker: &str) {
             "补充内容。".repeat(40)
         );
         let text = format!(
-            "---\ntitle: 文章{i} {marker}\nurl: https://example.com/{i}\nsource: 来源{}\ndate: 2024-07-10\n---\n{body}\n",
+            // A banner on every page: learned as chrome, so builds re-clean what they indexed.
+            "---\ntitle: 文章{i} {marker}\nurl: https://example.com/{i}\nsource: 来源{}\ndate: 2024-07-10\n---\n本站内容自动备份，仅供查阅学习\n\n{body}\n",
             i % 7
         );
         std::fs::write(dir.join(format!("{i:05}.txt")), text).unwrap();
@@ -55,6 +56,11 @@ fn killed_builds_and_syncs_leave_an_index_that_matches_the_folder() {
         cli::search_total(seeds.path(), data.path(), "\"旧版本\""),
         n as u64,
         "every file once after the crashes"
+    );
+    assert_eq!(
+        cli::search_total(seeds.path(), data.path(), "自动备份"),
+        0,
+        "the learned banner is out of every document"
     );
 
     // Change half of the files, delete some, kill the sync, restart.
@@ -90,6 +96,7 @@ fn killed_builds_and_syncs_leave_an_index_that_matches_the_folder() {
         n as u64 - deleted,
         "no lost and no doubled documents"
     );
+    assert_eq!(cli::search_total(seeds.path(), data.path(), "自动备份"), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

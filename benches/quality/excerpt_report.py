@@ -51,7 +51,8 @@ bad = {k: v for k, v in bad.items() if v}
 by = [k for k, e in hits.items() if any(e.lstrip('…').startswith(b) for b in BYLINE)]
 empty = [k for k, e in hits.items() if not e.strip()]
 marker = [k for k, e in hits.items() if e.startswith('（') and e.endswith('）') and '正文' in e or '仅存标题' in e]
-print(f"{len(qs)} queries, {len(hits)} distinct hits: listed or learned chrome/status in excerpt {len(bad)}, byline first {len(by)}, blank {len(empty)}, no-text marker {len(marker)}")
+share = 100 * len(bad) / max(1, len(hits))
+print(f"{len(qs)} queries, {len(hits)} distinct hits: listed or learned chrome/status in excerpt {len(bad)} ({share:.1f} %), byline first {len(by)}, blank {len(empty)}, no-text marker {len(marker)}")
 from collections import Counter
 c = Counter(x for v in bad.values() for x in v)
 print("chrome seen:", dict(c))

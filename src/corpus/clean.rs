@@ -165,6 +165,7 @@ fn strip_byline(paragraphs: &mut Vec<String>) -> Option<NaiveDate> {
             signed = true;
         } else if let Some(c) = DATED_LINE.captures(t)
             && (c.name("time").is_some() || c["rest"].is_empty())
+            && !continues_a_sentence(&c["who"])
         {
             signed = true;
             date = date.or_else(|| super::dates::parse_date(&c["date"]));
@@ -186,6 +187,15 @@ fn strip_byline(paragraphs: &mut Vec<String>) -> Option<NaiveDate> {
     }
     paragraphs.drain(..run);
     date
+}
+
+/// Whether the words before a date end in a way that makes the date part of a sentence
+/// (`会议于 2024-05-06 10:00 在北京召开。`), not a byline's.
+fn continues_a_sentence(who: &str) -> bool {
+    who.trim_end().ends_with([
+        '于', '在', '将', '从', '至', '到', '自', '和', '与', '及', '为', '是', '的', '截', '止',
+        '已', '共', '每',
+    ])
 }
 
 /// `原创`, or `原创：张三` / `原创 张三 某公众号` (the names after it short).
@@ -374,6 +384,9 @@ mod tests {
         assert_eq!(clean_body(text, "t", "s"), text);
         // A paragraph that starts with a date is text.
         let text = "2024年5月6日，国务院召开常务会议。\n会议指出……";
+        assert_eq!(clean_article(text, "t", "s"), (text.to_owned(), None));
+        // A date inside the first sentence is text.
+        let text = "会议于 2024-05-06 10:00 在北京召开。\n会议指出……";
         assert_eq!(clean_article(text, "t", "s"), (text.to_owned(), None));
         // Only at the top.
         let text = "第一段。\n作者：张三";
