@@ -84,6 +84,16 @@ fn hash(bytes: &[u8]) -> u64 {
 
 /// The key of a line, or `None` when it is too short or too long to be chrome.
 pub fn line_key(line: &str) -> Option<LineKey> {
+    // Most paragraphs of article text are longer: no copy for them.
+    if line.len() > MAX_LINE_CHARS
+        && line
+            .chars()
+            .filter(|c| !is_ignored(*c))
+            .nth(MAX_LINE_CHARS)
+            .is_some()
+    {
+        return None;
+    }
     let normalized = normalize(line);
     let chars = normalized.chars().count();
     (MIN_LINE_CHARS..=MAX_LINE_CHARS)
