@@ -99,6 +99,23 @@ fn a_templated_sources_banner_is_learned_and_no_article_text_is_lost() {
     assert_eq!(search_total(s, d, "及时更新补丁"), 30);
     assert_eq!(search_total(s, d, "异常重启 工程师"), 30);
 
+    // The ledger is lost (its rows are the counts): the next sync reads every page with text
+    // again, counts it, and learns the same lines.
+    for name in ["ingest.sqlite3", "ingest.sqlite3-wal", "ingest.sqlite3-shm"] {
+        let _ = std::fs::remove_file(d.join(name));
+    }
+    let out = jianbao(s, d, &["index", "--chrome"]);
+    let text = stdout(&out);
+    assert!(text.contains("30 read"), "{text}");
+    assert!(
+        text.contains("30/30     懒人安全: 小懒自动备份，仅供查阅学习"),
+        "{text}"
+    );
+    assert_eq!(search_total(s, d, "小懒自动备份"), 0);
+    // Nothing changed: nothing is read.
+    let out = jianbao(s, d, &["index"]);
+    assert!(stdout(&out).contains(" 0 read"), "{}", stdout(&out));
+
     // The source shrinks to three pages: the banner is text again, in those pages only.
     for n in 3..30 {
         std::fs::remove_file(s.join(format!("p{n:02}.md"))).expect("remove");

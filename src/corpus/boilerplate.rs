@@ -26,8 +26,9 @@
 //!   articles;
 //! - only whole lines are compared, never sentences inside a paragraph.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 /// A candidate line, hashed (see the module comment).
@@ -246,9 +247,9 @@ pub enum Scope {
 #[derive(Debug, Default, Clone)]
 pub struct LineStats {
     /// Articles counted, per source.
-    files: HashMap<SourceKey, u32>,
+    files: FxHashMap<SourceKey, u32>,
     /// Articles with the line, per (source, line).
-    pairs: HashMap<(SourceKey, LineKey), u32>,
+    pairs: FxHashMap<(SourceKey, LineKey), u32>,
 }
 
 impl LineStats {
@@ -271,7 +272,7 @@ impl LineStats {
     pub fn learned_lines(&self) -> Vec<(LineKey, Scope)> {
         let mut out = Vec::new();
         // Per line, over the sources it is in: (sources, articles with it, those sources' articles).
-        let mut across: HashMap<LineKey, (u32, u32, u32)> = HashMap::new();
+        let mut across: FxHashMap<LineKey, (u32, u32, u32)> = FxHashMap::default();
         for (&(source, line), &files) in &self.pairs {
             let of = self.files.get(&source).copied().unwrap_or(0).max(files);
             if files >= SOURCE_MIN_FILES && f64::from(files) >= SOURCE_SHARE * f64::from(of) {
@@ -307,7 +308,7 @@ impl LineStats {
     }
 }
 
-fn decrement<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u32>, key: K) {
+fn decrement<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, u32>, key: K) {
     if let Some(n) = map.get_mut(&key) {
         *n -= 1;
         if *n == 0 {

@@ -57,13 +57,11 @@ impl LineBook {
 
     /// Drops the rows of articles that `keep` says are not in the index (left from an index
     /// that was rebuilt, or from a crash before a commit).
-    /// Returns how many went.
-    pub(super) fn retain(&mut self, keep: impl Fn(&str) -> bool) -> usize {
+    pub(super) fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         let gone: Vec<String> = self.articles.keys().filter(|k| !keep(k)).cloned().collect();
         for key in &gone {
             self.remove(key);
         }
-        gone.len()
     }
 
     pub(super) fn remove(&mut self, key: &str) {
@@ -108,10 +106,11 @@ impl LineBook {
         keys
     }
 
-    /// Writes the changed rows to the ledger.
-    pub(super) fn flush(&mut self, ledger: &Ledger) -> Result<(), IndexError> {
+    /// Writes the changed rows to the ledger; returns the ledger's generation of the rows
+    /// (see [`Ledger::lines_generation`]).
+    pub(super) fn flush(&mut self, ledger: &Ledger) -> Result<u64, IndexError> {
         if self.dirty.is_empty() && self.names.is_empty() {
-            return Ok(());
+            return ledger.lines_generation();
         }
         let upserts = self
             .dirty
@@ -122,9 +121,9 @@ impl LineBook {
             .iter()
             .filter(|k| !self.articles.contains_key(*k))
             .map(String::as_str);
-        ledger.save_lines(upserts, deletes, &self.names)?;
+        let generation = ledger.save_lines(upserts, deletes, &self.names)?;
         self.dirty.clear();
         self.names.clear();
-        Ok(())
+        Ok(generation)
     }
 }

@@ -60,6 +60,10 @@ impl Ledger {
                 source INTEGER NOT NULL,
                 lines BLOB NOT NULL
             );
+            CREATE TABLE IF NOT EXISTS lines_generation (
+                id INTEGER PRIMARY KEY CHECK (id = 0),
+                generation INTEGER NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS names (
                 hash INTEGER PRIMARY KEY,
                 text TEXT NOT NULL
@@ -154,14 +158,29 @@ impl Ledger {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// The number of the last [`Ledger::save_lines`] (0: never). The index commit that follows
+    /// records it: when the two differ, rows were written for a commit that did not happen.
+    pub fn lines_generation(&self) -> Result<u64, IndexError> {
+        let generation: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT generation FROM lines_generation WHERE id = 0",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(generation.unwrap_or(0) as u64)
+    }
+
     /// Writes the lines of `upserts`, deletes those of `deletes` and records `names`, in one
-    /// transaction.
+    /// transaction, and returns the new [`Ledger::lines_generation`].
     pub fn save_lines<'a>(
         &self,
         upserts: impl IntoIterator<Item = (&'a str, &'a ArticleLines)>,
         deletes: impl IntoIterator<Item = &'a str>,
         names: &HashMap<u64, String>,
-    ) -> Result<(), IndexError> {
+    ) -> Result<u64, IndexError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         {
@@ -189,7 +208,17 @@ impl Ledger {
                     .map_err(|e| self.err(e))?;
             }
         }
-        tx.commit().map_err(|e| self.err(e))
+        let generation: i64 = tx
+            .query_row(
+                "INSERT INTO lines_generation (id, generation) VALUES (0, 1)
+                 ON CONFLICT (id) DO UPDATE SET generation = generation + 1
+                 RETURNING generation",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(generation as u64)
     }
 
     /// The text recorded for a line or source key.

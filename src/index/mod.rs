@@ -58,6 +58,9 @@ pub struct CommitInfo {
     /// The learned chrome the documents were cleaned with (see `index::learning`).
     #[serde(default)]
     pub chrome: Chrome,
+    /// The ledger's generation of the chrome-line rows this commit goes with (0: none yet).
+    #[serde(default)]
+    pub lines_generation: u64,
 }
 
 /// A line learned as chrome, for reports.

@@ -140,12 +140,20 @@ pub(super) fn run(
         source,
     };
     let existing = read_existing(index).map_err(tantivy_err)?;
-    lines.ensure_loaded(&index.ledger)?;
-    // Rows only for documents with text; one with text but no row (an index from before
-    // boilerplate learning, a lost ledger) is read again to be counted.
-    let stale_rows = lines.retain(|k| existing.get(k).is_some_and(|e| e.text));
+    let committed = index.commit_info();
     // The learned chrome the documents in the index were cleaned with.
-    let chrome = index.commit_info().chrome;
+    let chrome = committed.chrome;
+    // The chrome-line rows are those of the committed documents when the ledger's generation
+    // is the one the commit recorded. Otherwise (a crash between the two, a rebuilt index, an
+    // index from before learning) they are checked: rows only for documents with text, and a
+    // document with text but no row is read again to be counted.
+    let ledger_generation = index.ledger.lines_generation()?;
+    let in_step = ledger_generation == committed.lines_generation
+        && (ledger_generation > 0 || existing.is_empty());
+    if !in_step {
+        lines.ensure_loaded(&index.ledger)?;
+        lines.retain(|k| existing.get(k).is_some_and(|e| e.text));
+    }
 
     let present: HashSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
     let removed: Vec<&String> = existing
@@ -157,8 +165,9 @@ pub(super) fn run(
             .get(&f.key)
             .is_none_or(|e| e.mtime != f.mtime || e.size != f.size)
     };
-    let uncounted =
-        |f: &&SeedFile| existing.get(&f.key).is_some_and(|e| e.text) && !lines.contains(&f.key);
+    let uncounted = |f: &&SeedFile| {
+        !in_step && existing.get(&f.key).is_some_and(|e| e.text) && !lines.contains(&f.key)
+    };
     skipped.0.retain(|key, _| present.contains(&key[..]));
     if !removed.is_empty()
         || files
@@ -178,8 +187,7 @@ pub(super) fn run(
         ..SyncReport::default()
     };
     report.unchanged = files.len() - to_read.len();
-    if to_read.is_empty() && removed.is_empty() && (stale_rows == 0 || lines.learned() == chrome) {
-        lines.flush(&index.ledger)?;
+    if to_read.is_empty() && removed.is_empty() && in_step {
         report.total = index.num_docs();
         report.chrome_lines = chrome.len();
         report.elapsed = started.elapsed();
@@ -198,6 +206,8 @@ pub(super) fn run(
     info.schema = schema::SCHEMA_VERSION;
     let now = chrono::Utc::now().timestamp();
     let ledger = &index.ledger;
+    // Loaded once per process, when something is to be counted.
+    lines.ensure_loaded(ledger)?;
     if ledger.is_empty()? && !existing.is_empty() {
         // An index from before the ledger: remember what it holds, so a later rebuild keeps it.
         let known: Vec<(String, Entry)> = existing
@@ -366,7 +376,7 @@ pub(super) fn run(
         })?;
     }
     report.chrome_lines = learned.len();
-    lines.flush(ledger)?;
+    info.lines_generation = lines.flush(ledger)?;
     info.chrome = learned;
     info.synced_at = now;
     let payload = serde_json::to_string(&info).unwrap_or_default();
