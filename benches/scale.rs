@@ -42,12 +42,17 @@ fn main() {
         .map(PathBuf::from)
         .collect();
     if dirs.is_empty() || dirs.iter().any(|d| !d.is_dir()) {
-        eprintln!("pass corpus folders, e.g. /tmp/scale1 /tmp/scale5 (../shared/corpus/make_scale.py)");
+        eprintln!(
+            "pass corpus folders, e.g. /tmp/scale1 /tmp/scale5 (../shared/corpus/make_scale.py)"
+        );
         std::process::exit(2);
     }
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/jianbao");
     if !bin.is_file() {
-        eprintln!("{} not found: run `cargo build --release` first", bin.display());
+        eprintln!(
+            "{} not found: run `cargo build --release` first",
+            bin.display()
+        );
         std::process::exit(2);
     }
     println!(
@@ -309,7 +314,10 @@ mod naive {
             let Ok(raw) = std::fs::read_to_string(&path) else {
                 continue;
             };
-            let (front, text) = match raw.strip_prefix("---\n").and_then(|r| r.split_once("\n---\n")) {
+            let (front, text) = match raw
+                .strip_prefix("---\n")
+                .and_then(|r| r.split_once("\n---\n"))
+            {
                 Some((f, b)) => (f, b),
                 None => ("", raw.as_str()),
             };
