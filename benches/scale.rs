@@ -9,8 +9,8 @@
 //! - **jianbao**: `target/release/jianbao index` on an empty data folder (build time, docs/s,
 //!   peak RSS, index size); `index` again with nothing changed; `index` after one file changed
 //!   (both wall time of the whole command: process start, folder walk, commit); the first answer
-//!   of `search` in a new process; then search + excerpt p50/p99 in this process over 200
-//!   queries.
+//!   of `search` in a new process; then search + excerpt p50/p99 in this process over the
+//!   search bench's queries (`benches/common/queries.rs`, 200).
 //! - **naive tantivy**: this bench run as a child with `--naive SEEDS OUT`: tantivy 0.27 with
 //!   jieba's search-mode tokenizer (what `tantivy-jieba` does: `Jieba::tokenize(text,
 //!   TokenizeMode::Search, true)`), the front matter's title and the raw body as two stored
@@ -25,6 +25,10 @@ use std::time::{Duration, Instant};
 
 use jianbao::index::SearchIndex;
 use jianbao::search::{self, SearchOptions};
+
+#[path = "common/queries.rs"]
+mod queries;
+use queries::queries;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -173,48 +177,9 @@ fn dir_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// Median and p99 of search + excerpt over fixed queries and 4-character title prefixes.
+/// Median and p99 of search + excerpt over the search bench's queries.
 fn search_latency(index: &SearchIndex) -> (Duration, Duration) {
-    let mut qs: Vec<String> = [
-        "人工智能",
-        "国务院常务会议",
-        "乡村振兴 农业",
-        "\"高质量发展\"",
-        "一带一路 合作",
-        "芯片 -美国",
-        "新能源汽车 出口",
-        "臺灣 經濟",
-        "习近平 会见",
-        "防汛 救灾",
-        "数字经济 after:2025-01-01",
-        "怎样推动消费增长？",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let searcher = index.searcher();
-    let top = searcher
-        .search(
-            &tantivy::query::AllQuery,
-            &tantivy::collector::TopDocs::with_limit(4000).order_by_score(),
-        )
-        .unwrap_or_default();
-    for (_, addr) in top.iter().step_by(20) {
-        let Ok(doc) = searcher.doc::<tantivy::TantivyDocument>(*addr) else {
-            continue;
-        };
-        use tantivy::schema::Value;
-        let title = doc
-            .get_first(index.fields().title)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        // `[v003] 标题`: the volume tag is not what a user types.
-        let title = title.split_once("] ").map_or(title, |(_, t)| t);
-        let prefix: String = title.chars().take(4).collect();
-        if prefix.chars().count() == 4 {
-            qs.push(prefix);
-        }
-    }
+    let qs = queries(index, 200);
     let opts = SearchOptions {
         limit: 5,
         ..SearchOptions::default()
