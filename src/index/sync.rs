@@ -178,14 +178,15 @@ pub(super) fn run(
     let chrome = committed.chrome;
     // The chrome-line rows are those of the committed documents when the ledger's generation
     // is the one the commit recorded. Otherwise (a crash between the two, a rebuilt index, an
-    // index from before learning) they are checked: rows only for documents with text, and a
-    // document with text but no row is read again to be counted.
+    // index from before learning) they are checked: rows only for documents in the index (a
+    // page emptied by learned chrome keeps its row: it still counts), and a document with text
+    // but no row is read again to be counted.
     let ledger_generation = index.ledger.lines_generation()?;
     let in_step = ledger_generation == committed.lines_generation
         && (ledger_generation > 0 || existing.is_empty());
     if !in_step {
         lines.ensure_loaded(&index.ledger)?;
-        lines.retain(|k| existing.get(k).is_some_and(|e| e.text));
+        lines.retain(|k| existing.contains_key(k));
     }
 
     let present: HashSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
