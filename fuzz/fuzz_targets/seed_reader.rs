@@ -5,19 +5,43 @@
 //! appears in a body; "微信扫一扫" and "轻点两下取消赞" are UI lines, so no paragraph *is* one
 //! (an article may well say "用微信扫一扫下方二维码"). "No image" means no complete `![alt](url)`:
 //! a lone `![` that opens no image is text as written.
+//!
+//! Then boilerplate learning (`corpus::boilerplate`): the page's candidate lines are counted
+//! as if its source had posted it four times, so every one of them is learned, and the page is
+//! read again with that set. It must parse again, and no learned line is left in its body,
+//! unless the guard kept the text whole (then the body is the first one).
 #![no_main]
 
 use std::sync::LazyLock;
 
+use jianbao::corpus::boilerplate::{self, Chrome, LineStats};
 use libfuzzer_sys::fuzz_target;
 use regex::Regex;
 
 static IMAGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"!\[[^\]]*\]\([^)]*\)").unwrap());
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(article) = jianbao::corpus::parse("id", data) else {
+    let Ok(parsed) = jianbao::corpus::parse_with("id", data, &Chrome::none()) else {
         return;
     };
+    if let Some(lines) = &parsed.lines {
+        let mut stats = LineStats::default();
+        for _ in 0..boilerplate::SOURCE_MIN_FILES {
+            stats.add(lines);
+        }
+        let chrome = stats.learned();
+        let again = jianbao::corpus::parse_with("id", data, &chrome).expect("parses again");
+        let body = &again.article.body;
+        if *body != parsed.article.body {
+            for line in body.lines() {
+                assert!(
+                    boilerplate::line_key(line).is_none_or(|k| !chrome.contains(lines.source, k)),
+                    "learned line {line:?} left in body {body:?}"
+                );
+            }
+        }
+    }
+    let article = parsed.article;
     let body = &article.body;
     assert!(
         !body.contains("预览时标签不可点"),
