@@ -102,6 +102,12 @@ pub fn line_key(line: &str) -> Option<LineKey> {
         .then(|| hash(normalized.as_bytes()))
 }
 
+/// The key of each paragraph, computed once per article: both the counts and the removal of
+/// learned chrome read them.
+pub fn line_keys(paragraphs: &[String]) -> Vec<Option<LineKey>> {
+    paragraphs.iter().map(|p| line_key(p)).collect()
+}
+
 pub fn source_key(source: &str) -> SourceKey {
     hash(crate::text::fold(source.trim()).as_bytes())
 }
@@ -124,8 +130,9 @@ pub struct ArticleLines {
 }
 
 impl ArticleLines {
-    pub fn new(source: &str, paragraphs: &[String]) -> ArticleLines {
-        let mut lines: Vec<LineKey> = paragraphs.iter().filter_map(|p| line_key(p)).collect();
+    /// `keys`: the article's [`line_keys`].
+    pub fn new(source: &str, keys: &[Option<LineKey>]) -> ArticleLines {
+        let mut lines: Vec<LineKey> = keys.iter().flatten().copied().collect();
         lines.sort_unstable();
         lines.dedup();
         ArticleLines {
@@ -189,19 +196,21 @@ impl Chrome {
             .any(|&l| self.contains(article.source, l) != other.contains(article.source, l))
     }
 
-    /// Removes the paragraphs that are chrome for `source`; returns them with their keys.
-    /// Nothing is removed when that would take most of a long article (see [`GUARD_SHARE`]).
+    /// Removes the paragraphs that are chrome for `source` (`keys`: their [`line_keys`]);
+    /// returns them with their keys. Nothing is removed when that would take most of a long
+    /// article (see [`GUARD_SHARE`]).
     pub fn remove_from(
         &self,
         source: SourceKey,
         paragraphs: &mut Vec<String>,
+        keys: &[Option<LineKey>],
     ) -> Vec<(LineKey, String)> {
         if self.entries.is_empty() {
             return Vec::new();
         }
-        let keys: Vec<Option<LineKey>> = paragraphs
+        let keys: Vec<Option<LineKey>> = keys
             .iter()
-            .map(|p| line_key(p).filter(|&k| self.contains(source, k)))
+            .map(|k| k.filter(|&k| self.contains(source, k)))
             .collect();
         if keys.iter().all(Option::is_none) {
             return Vec::new();
@@ -323,7 +332,16 @@ mod tests {
 
     fn article(source: &str, lines: &[&str]) -> ArticleLines {
         let paragraphs: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-        ArticleLines::new(source, &paragraphs)
+        ArticleLines::new(source, &line_keys(&paragraphs))
+    }
+
+    fn remove(
+        chrome: &Chrome,
+        source: &str,
+        paragraphs: &mut Vec<String>,
+    ) -> Vec<(LineKey, String)> {
+        let keys = line_keys(paragraphs);
+        chrome.remove_from(source_key(source), paragraphs, &keys)
     }
 
     #[test]
@@ -415,7 +433,7 @@ mod tests {
             "第一段。".to_owned(),
             "第二段。".to_owned(),
         ];
-        let removed = chrome.remove_from(source_key("站"), &mut paragraphs);
+        let removed = remove(&chrome, "站", &mut paragraphs);
         assert_eq!(
             removed,
             [(line_key("返回列表页").unwrap(), "返回 列表页".to_owned())]
@@ -441,15 +459,11 @@ mod tests {
             "返回列表页".to_owned(),
             "一句新话。".to_owned(),
         ];
-        assert!(
-            chrome
-                .remove_from(source_key("通知号"), &mut paragraphs)
-                .is_empty()
-        );
+        assert!(remove(&chrome, "通知号", &mut paragraphs).is_empty());
         assert_eq!(paragraphs.len(), 4);
         // A short page of chrome alone loses it all.
         let mut page = vec!["返回列表页".to_owned()];
-        assert_eq!(chrome.remove_from(source_key("通知号"), &mut page).len(), 1);
+        assert_eq!(remove(&chrome, "通知号", &mut page).len(), 1);
         assert!(page.is_empty());
     }
 

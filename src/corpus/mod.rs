@@ -327,11 +327,13 @@ pub fn parse_with(id: &str, bytes: &[u8], chrome: &Chrome) -> Result<Parsed, Ski
     // A status page is recognized before learned chrome is removed (its message, common to
     // many pages, could be learned), and teaches nothing.
     let status_page = status::classify(&paragraphs.join("\n"));
-    let lines =
-        (status_page == status::TextState::Text).then(|| ArticleLines::new(&source, &paragraphs));
-    let chrome_removed = match &lines {
-        Some(lines) => chrome.remove_from(lines.source, &mut paragraphs),
-        None => Vec::new(),
+    let (lines, chrome_removed) = if status_page == status::TextState::Text {
+        let keys = boilerplate::line_keys(&paragraphs);
+        let lines = ArticleLines::new(&source, &keys);
+        let removed = chrome.remove_from(lines.source, &mut paragraphs, &keys);
+        (Some(lines), removed)
+    } else {
+        (None, Vec::new())
     };
     let (mut body, byline_date) = clean::finish(paragraphs);
     // The order of trust: the front matter's date, the byline's, the day it was fetched.
