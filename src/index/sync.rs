@@ -397,19 +397,7 @@ pub(super) fn run(
                 files.get(i)
             })
             .collect();
-        report.recleaned = reclean(
-            &affected,
-            &learned,
-            &existing,
-            ledger,
-            lines,
-            &mut writer,
-            &f,
-        )
-        .map_err(|e| match e {
-            RecleanError::Tantivy(e) => tantivy_err(e),
-            RecleanError::Ledger(e) => e,
-        })?;
+        report.recleaned = reclean(index, &affected, &learned, &existing, lines, &mut writer)?;
     }
     report.chrome_lines = learned.len();
     phases.mark("learn and re-clean");
@@ -468,22 +456,17 @@ fn count_lines(book: &mut LineBook, key: &str, prepared: &mut Prepared) {
     }
 }
 
-enum RecleanError {
-    Tantivy(tantivy::TantivyError),
-    Ledger(IndexError),
-}
-
 /// Reads `files` again and re-indexes them cleaned with `chrome`, keeping their ingest numbers.
 /// Returns how many were re-indexed.
 fn reclean(
+    index: &SearchIndex,
     files: &[&SeedFile],
     chrome: &Chrome,
     existing: &HashMap<String, Indexed>,
-    ledger: &super::ledger::Ledger,
     lines: &mut LineBook,
     writer: &mut IndexWriter<TantivyDocument>,
-    f: &schema::Fields,
-) -> Result<usize, RecleanError> {
+) -> Result<usize, IndexError> {
+    let (ledger, f) = (&index.ledger, &index.fields);
     let mut done = 0;
     let mut ledger_error = None;
     parse_in_order(files, None, chrome, |file, parsed| {
@@ -514,11 +497,11 @@ fn reclean(
         }
         Ok(())
     })
-    .map_err(RecleanError::Tantivy)?;
-    match ledger_error {
-        Some(e) => Err(RecleanError::Ledger(e)),
-        None => Ok(done),
-    }
+    .map_err(|source| IndexError::Tantivy {
+        path: index.dir.clone(),
+        source,
+    })?;
+    ledger_error.map_or(Ok(done), Err)
 }
 
 /// The document a sync writes for `article` at `key`, for an index a caller lays out itself
