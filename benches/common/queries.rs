@@ -1,6 +1,31 @@
-//! Queries for the search benches (`search`, `scale`), included by path.
+//! Queries for the benches (`search`, `scale`; `bot_latency` takes the fixed list), included by path.
 
 use jianbao::index::SearchIndex;
+
+/// Keyword queries people send a news search: phrases, exclusions, filters, questions,
+/// traditional characters.
+pub const FIXED: &[&str] = &[
+    "人工智能",
+    "国务院常务会议",
+    "乡村振兴 农业",
+    "\"高质量发展\"",
+    "一带一路 合作",
+    "芯片 -美国",
+    "新能源汽车 出口",
+    "臺灣 經濟",
+    "习近平 会见",
+    "防汛 救灾",
+    "source:新闻联播 科技",
+    "数字经济 after:2025-01-01",
+    "疫情防控",
+    "怎样推动消费增长？",
+    "今年粮食产量是多少",
+    "AI 大模型",
+    "碳达峰 碳中和",
+    "外贸 稳增长",
+    "航天 发射 成功",
+    "教育 改革",
+];
 
 /// Queries a user of a news search would type: title keywords, two-word combinations,
 /// questions, phrases, filters, traditional characters.
@@ -30,29 +55,7 @@ pub fn queries(index: &SearchIndex, n: usize) -> Vec<String> {
         let title = title.split_once("] ").map_or(title, |(_, t)| t);
         titles.push(title.to_owned());
     }
-    let fixed = [
-        "人工智能",
-        "国务院常务会议",
-        "乡村振兴 农业",
-        "\"高质量发展\"",
-        "一带一路 合作",
-        "芯片 -美国",
-        "新能源汽车 出口",
-        "臺灣 經濟",
-        "习近平 会见",
-        "防汛 救灾",
-        "source:新闻联播 科技",
-        "数字经济 after:2025-01-01",
-        "疫情防控",
-        "怎样推动消费增长？",
-        "今年粮食产量是多少",
-        "AI 大模型",
-        "碳达峰 碳中和",
-        "外贸 稳增长",
-        "航天 发射 成功",
-        "教育 改革",
-    ];
-    let mut out: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
+    let mut out: Vec<String> = FIXED.iter().map(|s| s.to_string()).collect();
     for t in titles {
         let words: Vec<&str> = jianbao::text::words(&t)
             .into_iter()
