@@ -326,7 +326,7 @@ pub fn parse_with(id: &str, bytes: &[u8], chrome: &Chrome) -> Result<Parsed, Ski
     let mut paragraphs = clean::paragraphs(body, &title, &source);
     // A status page is recognized before learned chrome is removed (its message, common to
     // many pages, could be learned), and teaches nothing.
-    let status_page = status::classify(&paragraphs.join("\n"));
+    let status_page = status::classify_paragraphs(&paragraphs);
     let (lines, chrome_removed) = if status_page == status::TextState::Text {
         let keys = boilerplate::line_keys(&paragraphs);
         let lines = ArticleLines::new(&source, &keys);

@@ -100,18 +100,26 @@ fn is_space(c: char) -> bool {
 /// with a status message is that status; anything else is text. A long body is decided
 /// without copying it: this runs on every article indexed.
 pub fn classify(body: &str) -> TextState {
-    if !body.chars().any(char::is_alphanumeric) {
+    classify_chars(|| body.chars())
+}
+
+/// [`classify`] of the paragraphs a body is joined from, without joining them.
+pub fn classify_paragraphs(paragraphs: &[String]) -> TextState {
+    classify_chars(|| paragraphs.iter().flat_map(|p| p.chars()))
+}
+
+fn classify_chars<I: Iterator<Item = char>>(chars: impl Fn() -> I) -> TextState {
+    if !chars().any(char::is_alphanumeric) {
         return TextState::TitleOnly;
     }
-    if body
-        .chars()
+    if chars()
         .filter(|c| !is_space(*c))
         .nth(MAX_STATUS_CHARS)
         .is_some()
     {
         return TextState::Text;
     }
-    let compact: String = body.chars().filter(|c| !is_space(*c)).collect();
+    let compact: String = chars().filter(|c| !is_space(*c)).collect();
     MESSAGES
         .iter()
         .find(|(m, _)| compact.contains(m))
@@ -143,6 +151,11 @@ mod tests {
         );
         assert_eq!(classify(&article), TextState::Text);
         assert_eq!(classify("短讯：今天开会。"), TextState::Text);
+        let page = [
+            "该内容已被发布者删除".to_owned(),
+            "微信公众平台运营中心".to_owned(),
+        ];
+        assert_eq!(classify_paragraphs(&page), TextState::Deleted);
     }
 
     #[test]
