@@ -173,16 +173,17 @@ pub(super) fn run(
     phases.mark("scan");
     let existing = read_existing(index).map_err(tantivy_err)?;
     phases.mark("index state");
-    let committed = index.commit_info();
+    // The last commit's payload, read once: it is also the start of this sync's.
+    let mut info = index.commit_info();
     // The learned chrome the documents in the index were cleaned with.
-    let chrome = committed.chrome;
+    let chrome = std::mem::take(&mut info.chrome);
     // The chrome-line rows are those of the committed documents when the ledger's generation
     // is the one the commit recorded. Otherwise (a crash between the two, a rebuilt index, an
     // index from before learning) they are checked: rows only for documents in the index (a
     // page emptied by learned chrome keeps its row: it still counts), and a document with text
     // but no row is read again to be counted.
     let ledger_generation = index.ledger.lines_generation()?;
-    let in_step = ledger_generation == committed.lines_generation
+    let in_step = ledger_generation == info.lines_generation
         && (ledger_generation > 0 || existing.is_empty());
     if !in_step {
         lines.ensure_loaded(&index.ledger)?;
@@ -236,7 +237,6 @@ pub(super) fn run(
         Err(e) => return Err(tantivy_err(e)),
     };
     let f = index.fields.clone();
-    let mut info = index.commit_info();
     info.schema = schema::SCHEMA_VERSION;
     let now = chrono::Utc::now().timestamp();
     let ledger = &index.ledger;
