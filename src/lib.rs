@@ -17,4 +17,5 @@ pub mod schedule;
 pub mod scheduler;
 pub mod search;
 pub mod store;
+pub mod story;
 pub mod text;

@@ -56,6 +56,9 @@ fn hit(title: String, source: String, url: String, body: String, query_text: &st
         } else {
             excerpt(&body, &needles, 240)
         },
+        seq: 7,
+        story: 7,
+        also: Vec::new(),
     }
 }
 

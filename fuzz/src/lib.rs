@@ -56,6 +56,9 @@ pub fn make_hit(
         } else {
             excerpt(body, needles, excerpt_chars)
         },
+        seq: 7,
+        story: 7,
+        also: Vec::new(),
     }
 }
 

@@ -4,6 +4,7 @@
 mod learning;
 pub mod ledger;
 pub mod schema;
+mod stories;
 mod sync;
 
 use std::path::{Path, PathBuf};

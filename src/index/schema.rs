@@ -12,11 +12,15 @@ use crate::text::{ATOMS_TOKENIZER, BIGRAM_TOKENIZER, WORDS_TOKENIZER};
 /// field (whole Latin/digit ids) and positions in the bigram fields (exact character
 /// sequences of query words). 4: `text_state` (title-only, deleted and anti-bot pages). 5:
 /// bylines removed, titles over several lines of the front matter read whole. 6: a byline
-/// is the whole leading run of names around a marker, role line or date.
-pub const SCHEMA_VERSION: u32 = 6;
+/// is the whole leading run of names around a marker, role line or date. 7: stories
+/// (`story`, `lsh`, `sig`: reposts grouped, see `crate::story`).
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Name of the `text_state` fast field (read by the ranking).
 pub const TEXT_STATE: &str = "text_state";
+/// Names of the story fast fields.
+pub const STORY: &str = "story";
+pub const SIG: &str = "sig";
 
 /// Handles to every field.
 #[derive(Clone, Debug)]
@@ -43,6 +47,13 @@ pub struct Fields {
     pub atoms: Field,
     /// [`crate::corpus::status::TextState::code`]: 0 for an article with text.
     pub text_state: Field,
+    /// The story the article belongs to (see `index::stories`): the ingest number of the
+    /// story's first article. Every article has one; most are alone in theirs.
+    pub story: Field,
+    /// The signature's band keys ([`crate::story::Signature::band_keys`]), to find candidates.
+    pub lsh: Field,
+    /// The MinHash signature ([`crate::story::Signature::to_bytes`]); absent for short texts.
+    pub sig: Field,
 }
 
 pub fn build() -> (Schema, Fields) {
@@ -83,6 +94,9 @@ pub fn build() -> (Schema, Fields) {
         body_b: b.add_text_field("body_b", bigrams),
         atoms: b.add_text_field("atoms", atoms),
         text_state: b.add_u64_field(TEXT_STATE, STORED | FAST),
+        story: b.add_u64_field(STORY, INDEXED | STORED | FAST),
+        lsh: b.add_u64_field("lsh", INDEXED),
+        sig: b.add_bytes_field(SIG, FAST),
     };
     (b.build(), fields)
 }

@@ -14,11 +14,13 @@ use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::learning::LineBook;
 use super::ledger::Entry;
+use super::stories::StoryBook;
 use super::{IndexError, SearchIndex, schema};
 use crate::corpus::boilerplate::{ArticleLines, Chrome, LineKey};
 use crate::corpus::dates::date_key;
 use crate::corpus::status::TextState;
 use crate::corpus::{self, Article, Parsed, SeedFile, Skip};
+use crate::story::Signature;
 use crate::text::fold;
 
 /// Where a sync's time went, logged at debug level (`RUST_LOG=jianbao=debug`).
@@ -97,6 +99,7 @@ struct Indexed {
     url_key: String,
     /// Indexed with article text (not a status page or a title-only scrape).
     text: bool,
+    story: u64,
 }
 
 /// What syncs in one process carry from one to the next.
@@ -237,6 +240,16 @@ pub(super) fn run(
         Err(e) => return Err(tantivy_err(e)),
     };
     let f = index.fields.clone();
+    let searcher = index.searcher();
+    // What this sync re-reads or removes is not a candidate story for the others.
+    let mut stories = StoryBook::new(
+        &searcher,
+        &f,
+        removed
+            .iter()
+            .map(|k| (*k).clone())
+            .chain(to_read.iter().map(|file| file.key.clone())),
+    );
     info.schema = schema::SCHEMA_VERSION;
     let now = chrono::Utc::now().timestamp();
     let ledger = &index.ledger;
@@ -333,6 +346,7 @@ pub(super) fn run(
                         file.key
                     );
                     writer.delete_term(Term::from_field_text(f.key, owner));
+                    stories.mark_stale(owner);
                     lines.remove(owner);
                     report.deleted += 1;
                 }
@@ -368,7 +382,14 @@ pub(super) fn run(
         };
         let mut prepared = prepared;
         count_lines(lines, &file.key, &mut prepared);
-        writer.add_document(to_document(&f, file, prepared, seq, indexed_at))?;
+        let date = prepared.article.date;
+        let story = stories.assign(&file.key, seq, prepared.sig.as_ref(), date);
+        let stamp = Stamp {
+            seq,
+            indexed_at,
+            story,
+        };
+        writer.add_document(to_document(&f, file, prepared, stamp))?;
         Ok(())
     };
 
@@ -397,7 +418,15 @@ pub(super) fn run(
                 files.get(i)
             })
             .collect();
-        report.recleaned = reclean(index, &affected, &learned, &existing, lines, &mut writer)?;
+        report.recleaned = reclean(
+            index,
+            &affected,
+            &learned,
+            &existing,
+            lines,
+            &mut stories,
+            &mut writer,
+        )?;
     }
     report.chrome_lines = learned.len();
     phases.mark("learn and re-clean");
@@ -425,14 +454,22 @@ struct Prepared {
     body_folded: String,
     lines: Option<ArticleLines>,
     chrome_removed: Vec<(LineKey, String)>,
+    /// The body's near-duplicate signature (none for a short text or a page without text).
+    sig: Option<Signature>,
 }
 
 impl Prepared {
     fn new(parsed: Parsed) -> Prepared {
         let article = parsed.article;
+        let title_folded = fold(&article.title);
+        let body_folded = fold(&article.body);
+        let sig = (article.state == TextState::Text)
+            .then(|| Signature::of_text(&body_folded))
+            .flatten();
         Prepared {
-            title_folded: fold(&article.title),
-            body_folded: fold(&article.body),
+            title_folded,
+            body_folded,
+            sig,
             article,
             lines: parsed.lines,
             chrome_removed: parsed.chrome_removed,
@@ -464,6 +501,7 @@ fn reclean(
     chrome: &Chrome,
     existing: &HashMap<String, Indexed>,
     lines: &mut LineBook,
+    stories: &mut StoryBook,
     writer: &mut IndexWriter<TantivyDocument>,
 ) -> Result<usize, IndexError> {
     let (ledger, f) = (&index.ledger, &index.fields);
@@ -471,9 +509,9 @@ fn reclean(
     let mut ledger_error = None;
     parse_in_order(files, None, chrome, |file, parsed| {
         let entry = match existing.get(&file.key) {
-            Some(e) => Some((e.seq, e.indexed_at)),
+            Some(e) => Some((e.seq, e.indexed_at, e.story)),
             None => match ledger.lookup(&file.key) {
-                Ok(e) => e.map(|e| (e.seq, e.indexed_at)),
+                Ok(e) => e.map(|e| (e.seq, e.indexed_at, e.seq)),
                 Err(e) => {
                     ledger_error.get_or_insert(e);
                     None
@@ -481,15 +519,24 @@ fn reclean(
             },
         };
         // Without its number the document stays as it was indexed a moment ago.
-        let Some((seq, indexed_at)) = entry else {
+        let Some((seq, indexed_at, story)) = entry else {
             return Ok(());
         };
+        // It keeps its story: the one this sync gave it, or the one it had.
+        let story = stories.assigned(&file.key).unwrap_or(story);
         writer.delete_term(Term::from_field_text(f.key, &file.key));
         lines.remove(&file.key);
         match parsed {
             Ok(mut prepared) => {
                 count_lines(lines, &file.key, &mut prepared);
-                writer.add_document(to_document(f, file, prepared, seq, indexed_at))?;
+                let date = prepared.article.date;
+                stories.remember(&file.key, story, prepared.sig.as_ref(), date);
+                let stamp = Stamp {
+                    seq,
+                    indexed_at,
+                    story,
+                };
+                writer.add_document(to_document(f, file, prepared, stamp))?;
                 done += 1;
             }
             // Changed in the moment since it was read: the next sync reads it again.
@@ -520,7 +567,19 @@ pub fn document(f: &schema::Fields, key: &str, article: Article, seq: u64) -> Ta
         lines: None,
         chrome_removed: Vec::new(),
     };
-    to_document(f, &file, Prepared::new(parsed), seq, 0)
+    let stamp = Stamp {
+        seq,
+        indexed_at: 0,
+        story: seq,
+    };
+    to_document(f, &file, Prepared::new(parsed), stamp)
+}
+
+/// What the sync gives a document besides its file: ingest number and time, story.
+struct Stamp {
+    seq: u64,
+    indexed_at: i64,
+    story: u64,
 }
 
 /// Parses files on worker threads and hands the results to `sink` in the order of `files`.
@@ -599,13 +658,12 @@ impl SkipLog {
     }
 }
 
-fn to_document(
-    f: &schema::Fields,
-    file: &SeedFile,
-    p: Prepared,
-    seq: u64,
-    indexed_at: i64,
-) -> TantivyDocument {
+fn to_document(f: &schema::Fields, file: &SeedFile, p: Prepared, stamp: Stamp) -> TantivyDocument {
+    let Stamp {
+        seq,
+        indexed_at,
+        story,
+    } = stamp;
     let a = p.article;
     let mut doc = TantivyDocument::default();
     doc.add_text(f.key, &file.key);
@@ -629,6 +687,13 @@ fn to_document(
     doc.add_text(f.body_b, &p.body_folded);
     doc.add_text(f.atoms, &p.title_folded);
     doc.add_text(f.atoms, &p.body_folded);
+    doc.add_u64(f.story, story);
+    if let Some(sig) = &p.sig {
+        doc.add_bytes(f.sig, &sig.to_bytes());
+        for band in sig.band_keys() {
+            doc.add_u64(f.lsh, band);
+        }
+    }
     doc
 }
 
@@ -647,6 +712,7 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
         let seq = ff.u64("seq")?;
         let indexed_at = ff.i64("indexed_at")?;
         let text_state = ff.u64("text_state")?;
+        let story = ff.u64(schema::STORY)?;
         // One sequential pass over each dictionary: looking terms up one by one would
         // decompress a dictionary block per document.
         let key_terms = all_terms(&keys)?;
@@ -676,6 +742,7 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
                     text: text_state
                         .first(doc)
                         .is_none_or(|c| TextState::from_code(c) == TextState::Text),
+                    story: story.first(doc).unwrap_or(0),
                 },
             );
         }

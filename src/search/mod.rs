@@ -3,6 +3,7 @@
 pub mod coverage;
 pub mod excerpt;
 pub mod query;
+pub mod stories;
 pub mod terms;
 
 use std::collections::HashSet;
@@ -181,6 +182,9 @@ pub struct SearchOptions {
     pub excerpt_chars: usize,
     /// Allow a query without words (then everything matching the filters, newest first).
     pub allow_empty: bool,
+    /// One hit per story (reposts folded into their best-ranked copy, listed in `also`);
+    /// `false` lists every copy.
+    pub group: bool,
 }
 
 impl Default for SearchOptions {
@@ -191,6 +195,7 @@ impl Default for SearchOptions {
             limit: 10,
             excerpt_chars: EXCERPT_CHARS,
             allow_empty: false,
+            group: true,
         }
     }
 }
@@ -217,6 +222,23 @@ pub struct Hit {
     pub score: f32,
     /// For a page without text, its [`TextState::marker`].
     pub excerpt: Excerpt,
+    /// Ingest number: the article's short id (`/read 123`).
+    pub seq: u64,
+    /// The story it belongs to (see `index::stories`).
+    pub story: u64,
+    /// The story's other copies (reposts), oldest first.
+    pub also: Vec<Copy>,
+}
+
+/// Another copy of a hit's story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copy {
+    pub id: String,
+    pub seq: u64,
+    pub title: String,
+    pub source: String,
+    pub url: String,
+    pub date: Option<NaiveDate>,
 }
 
 /// A page of results.
@@ -312,9 +334,9 @@ pub fn run(
     let needles = needles_of(&stats, &parsed);
     for (score, address) in addresses {
         let doc: TantivyDocument = searcher.doc(address)?;
-        results
-            .hits
-            .push(hit_from_doc(f, &doc, score, &needles, opts.excerpt_chars));
+        let mut hit = hit_from_doc(f, &doc, score, &needles, opts.excerpt_chars);
+        hit.also = stories::copies(searcher, f, hit.story, address)?;
+        results.hits.push(hit);
     }
     results.total = total;
     results.query = parsed;
@@ -343,8 +365,42 @@ fn ranked_query(f: &Fields, q: &UserQuery, present: &[&TermStat], min: f32) -> B
     with_constraints(f, q, main)
 }
 
-/// One page of a query's results (score, address) and the number of matches.
+/// One page of a query's results (score, address) and the number of matches: of stories
+/// when `opts.group` (the best-ranked copy of each), else of articles.
 fn execute(
+    searcher: &Searcher,
+    query: &dyn Query,
+    sort: Sort,
+    opts: &SearchOptions,
+) -> Result<(Vec<(f32, DocAddress)>, usize), SearchError> {
+    if !opts.group {
+        return execute_flat(searcher, query, sort, opts);
+    }
+    let want = opts.offset + opts.limit.max(1);
+    // Copies of one story sit next to each other in the ranking: a few more than the page
+    // usually suffice; fetch more while copies crowd the page out.
+    let mut fetch = want * 2 + 8;
+    loop {
+        let flat = SearchOptions {
+            offset: 0,
+            limit: fetch,
+            ..*opts
+        };
+        let (docs, _) = execute_flat(searcher, query, sort, &flat)?;
+        let exhausted = docs.len() < fetch;
+        let mut page = stories::first_of_each(searcher, docs)?;
+        if page.len() >= want || exhausted {
+            let total = stories::count(searcher, query)?;
+            page.truncate(want);
+            let page = page.split_off(opts.offset.min(page.len()));
+            return Ok((page, total));
+        }
+        fetch *= 4;
+    }
+}
+
+/// [`execute`] without grouping.
+fn execute_flat(
     searcher: &Searcher,
     query: &dyn Query,
     sort: Sort,
@@ -425,6 +481,9 @@ pub fn hit_from_doc(
             .and_then(from_date_key),
         score,
         excerpt,
+        seq: doc.get_first(f.seq).and_then(|v| v.as_u64()).unwrap_or(0),
+        story: doc.get_first(f.story).and_then(|v| v.as_u64()).unwrap_or(0),
+        also: Vec::new(),
     }
 }
 

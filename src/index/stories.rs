@@ -1,0 +1,217 @@
+//! Stories: each article joins the story of its most similar earlier article, or starts one.
+//!
+//! A story's id is the ingest number of the article that started it, kept in the `story`
+//! field of every member. Assignment is incremental and happens once, when an article is
+//! indexed: later files join existing stories, a removed file takes nothing with it (the
+//! others keep the id), and the grouping is in the index, so a restart gives the same one.
+//!
+//! Candidates are the articles sharing a band key with the new one (`lsh` field): those
+//! committed before this sync, found through the inverted index, and those added earlier in
+//! this sync, kept here (the writer's documents are not searchable until the commit).
+
+use std::collections::{HashMap, HashSet};
+
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocSet, Searcher, TERMINATED, Term};
+
+use super::schema::{self, Fields};
+use chrono::NaiveDate;
+
+use crate::corpus::dates::from_date_key;
+use crate::story::{self, Signature};
+
+/// An article added in this sync, as a candidate for the next ones.
+struct Member {
+    key: String,
+    story: u64,
+    sig: Signature,
+    date: Option<NaiveDate>,
+}
+
+/// The story assignments of one sync.
+pub(super) struct StoryBook<'a> {
+    searcher: &'a Searcher,
+    fields: &'a Fields,
+    /// Committed documents that this sync replaces or removes: not candidates.
+    stale: HashSet<String>,
+    batch: Vec<Member>,
+    /// Band key → indices in `batch`.
+    bands: HashMap<u64, Vec<u32>>,
+    /// Key → story of the documents added in this sync (re-cleaning keeps them).
+    assigned: HashMap<String, u64>,
+}
+
+impl<'a> StoryBook<'a> {
+    pub(super) fn new(
+        searcher: &'a Searcher,
+        fields: &'a Fields,
+        stale: impl IntoIterator<Item = String>,
+    ) -> StoryBook<'a> {
+        StoryBook {
+            searcher,
+            fields,
+            stale: stale.into_iter().collect(),
+            batch: Vec::new(),
+            bands: HashMap::new(),
+            assigned: HashMap::new(),
+        }
+    }
+
+    /// A committed document that is replaced or removed in this sync.
+    pub(super) fn mark_stale(&mut self, key: &str) {
+        self.stale.insert(key.to_owned());
+    }
+
+    /// The story this sync gave `key`, if it added it.
+    pub(super) fn assigned(&self, key: &str) -> Option<u64> {
+        self.assigned.get(key).copied()
+    }
+
+    /// The story of a new article with ingest number `seq`: the story of the most similar
+    /// candidate that passes the bar (ties: the lower story id), or a new one (`seq`).
+    pub(super) fn assign(
+        &mut self,
+        key: &str,
+        seq: u64,
+        sig: Option<&Signature>,
+        date: Option<NaiveDate>,
+    ) -> u64 {
+        let story = match sig {
+            Some(sig) => self.best_match(sig, date).unwrap_or(seq),
+            None => seq,
+        };
+        self.remember(key, story, sig, date);
+        story
+    }
+
+    /// Records an article added with a known story (re-cleaned, keeping its story).
+    pub(super) fn remember(
+        &mut self,
+        key: &str,
+        story: u64,
+        sig: Option<&Signature>,
+        date: Option<NaiveDate>,
+    ) {
+        self.assigned.insert(key.to_owned(), story);
+        if let Some(sig) = sig {
+            let at = self.batch.len() as u32;
+            for band in sig.band_keys() {
+                self.bands.entry(band).or_default().push(at);
+            }
+            self.batch.push(Member {
+                key: key.to_owned(),
+                story,
+                sig: sig.clone(),
+                date,
+            });
+        }
+    }
+
+    fn best_match(&self, sig: &Signature, date: Option<NaiveDate>) -> Option<u64> {
+        let mut best: Option<(f32, u64)> = None;
+        let mut consider = |similarity: f32, other_date: Option<NaiveDate>, story: u64| {
+            if similarity < story::bar(date, other_date) {
+                return;
+            }
+            let better = match best {
+                None => true,
+                Some((s, id)) => similarity > s || (similarity == s && story < id),
+            };
+            if better {
+                best = Some((similarity, story));
+            }
+        };
+        let keys = sig.band_keys();
+        let mut seen: HashSet<u32> = HashSet::new();
+        for band in &keys {
+            for &i in self.bands.get(band).into_iter().flatten() {
+                if seen.insert(i) {
+                    let m = &self.batch[i as usize];
+                    // The latest version of a key is the one that counts.
+                    if self.assigned.get(&m.key) == Some(&m.story) {
+                        consider(sig.containment(&m.sig), m.date, m.story);
+                    }
+                }
+            }
+        }
+        for (similarity, other_date, story) in self.committed_candidates(sig, &keys) {
+            consider(similarity, other_date, story);
+        }
+        best.map(|(_, story)| story)
+    }
+
+    /// (containment, date, story) of the committed, live, not stale documents sharing a
+    /// band key. Read errors leave a candidate out (the article then starts its own story).
+    fn committed_candidates(
+        &self,
+        sig: &Signature,
+        keys: &[u64],
+    ) -> Vec<(f32, Option<NaiveDate>, u64)> {
+        let mut out = Vec::new();
+        for segment in self.searcher.segment_readers() {
+            let Ok(inverted) = segment.inverted_index(self.fields.lsh) else {
+                continue;
+            };
+            let mut docs: Vec<u32> = Vec::new();
+            for &band in keys {
+                let term = Term::from_field_u64(self.fields.lsh, band);
+                let Ok(Some(mut postings)) =
+                    inverted.read_postings(&term, IndexRecordOption::Basic)
+                else {
+                    continue;
+                };
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    docs.push(doc);
+                    doc = postings.advance();
+                }
+            }
+            if docs.is_empty() {
+                continue;
+            }
+            docs.sort_unstable();
+            docs.dedup();
+            let ff = segment.fast_fields();
+            let (Ok(Some(sigs)), Ok(Some(keys_col)), Ok(stories), Ok(dates)) = (
+                ff.bytes(schema::SIG),
+                ff.str("key"),
+                ff.u64(schema::STORY),
+                ff.i64("date"),
+            ) else {
+                continue;
+            };
+            let alive = segment.alive_bitset();
+            let mut bytes = Vec::new();
+            let mut key = String::new();
+            for doc in docs {
+                if alive.is_some_and(|a| a.is_deleted(doc)) {
+                    continue;
+                }
+                key.clear();
+                let Some(ord) = keys_col.term_ords(doc).next() else {
+                    continue;
+                };
+                if !keys_col.ord_to_str(ord, &mut key).unwrap_or(false) || self.stale.contains(&key)
+                {
+                    continue;
+                }
+                bytes.clear();
+                let Some(ord) = sigs.term_ords(doc).next() else {
+                    continue;
+                };
+                if !sigs.ord_to_bytes(ord, &mut bytes).unwrap_or(false) {
+                    continue;
+                }
+                let Some(other) = Signature::from_bytes(&bytes) else {
+                    continue;
+                };
+                let Some(story) = stories.first(doc) else {
+                    continue;
+                };
+                let date = dates.first(doc).and_then(from_date_key);
+                out.push((sig.containment(&other), date, story));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,198 @@
+//! Search results one story at a time: reposts of an article are folded into the copy that
+//! ranks best, and listed under it (see `index::stories` for how stories are made).
+
+use std::collections::HashSet;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::query::Query;
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{
+    DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED,
+    TantivyDocument, Term,
+};
+
+use super::Copy;
+use crate::corpus::dates::from_date_key;
+use crate::index::Fields;
+use crate::index::schema::STORY;
+
+/// Most copies listed under one hit (a wire story run by dozens of sites).
+pub const MAX_COPIES: usize = 20;
+
+/// The story of each segment's documents, read once per segment.
+struct StoryColumns<'a> {
+    searcher: &'a Searcher,
+    columns: Vec<Option<Column<u64>>>,
+}
+
+impl<'a> StoryColumns<'a> {
+    fn new(searcher: &'a Searcher) -> StoryColumns<'a> {
+        StoryColumns {
+            searcher,
+            columns: vec![None; searcher.segment_readers().len()],
+        }
+    }
+
+    fn story(&mut self, address: DocAddress) -> tantivy::Result<Option<u64>> {
+        let slot = &mut self.columns[address.segment_ord as usize];
+        if slot.is_none() {
+            let reader = self.searcher.segment_reader(address.segment_ord);
+            *slot = Some(reader.fast_fields().u64(STORY)?);
+        }
+        Ok(slot.as_ref().and_then(|c| c.first(address.doc_id)))
+    }
+}
+
+/// The first document of each story, in the given (ranked) order.
+pub fn first_of_each(
+    searcher: &Searcher,
+    ranked: Vec<(f32, DocAddress)>,
+) -> tantivy::Result<Vec<(f32, DocAddress)>> {
+    let mut columns = StoryColumns::new(searcher);
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(ranked.len());
+    for (score, address) in ranked {
+        // A document without a story (none in a current index) stands alone.
+        let first = match columns.story(address)? {
+            Some(story) => seen.insert(story),
+            None => true,
+        };
+        if first {
+            out.push((score, address));
+        }
+    }
+    Ok(out)
+}
+
+/// How many stories the query matches.
+pub fn count(searcher: &Searcher, query: &dyn Query) -> tantivy::Result<usize> {
+    Ok(searcher.search(query, &DistinctStories)?.len())
+}
+
+/// The other live copies of `story` besides the document at `hit`, oldest first.
+pub fn copies(
+    searcher: &Searcher,
+    f: &Fields,
+    story: u64,
+    hit: DocAddress,
+) -> tantivy::Result<Vec<Copy>> {
+    let term = Term::from_field_u64(f.story, story);
+    let mut addresses = Vec::new();
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let Some(mut postings) = segment
+            .inverted_index(f.story)?
+            .read_postings(&term, IndexRecordOption::Basic)?
+        else {
+            continue;
+        };
+        let alive = segment.alive_bitset();
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            let address = DocAddress::new(ord as SegmentOrdinal, doc);
+            if address != hit && alive.is_none_or(|a| a.is_alive(doc)) {
+                addresses.push(address);
+            }
+            doc = postings.advance();
+        }
+    }
+    let mut out = Vec::with_capacity(addresses.len().min(MAX_COPIES));
+    for address in addresses {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        out.push(copy_of(f, &doc));
+    }
+    out.sort_by_key(|c| c.seq);
+    out.truncate(MAX_COPIES);
+    Ok(out)
+}
+
+fn copy_of(f: &Fields, doc: &TantivyDocument) -> Copy {
+    let text = |field| {
+        doc.get_first(field)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Copy {
+        id: text(f.id),
+        seq: doc.get_first(f.seq).and_then(|v| v.as_u64()).unwrap_or(0),
+        title: text(f.title),
+        source: text(f.source),
+        url: text(f.url),
+        date: doc
+            .get_first(f.date)
+            .and_then(|v| v.as_i64())
+            .and_then(from_date_key),
+    }
+}
+
+/// Collects the distinct stories of the matching documents.
+pub struct DistinctStories;
+
+pub struct SegmentStories {
+    column: Column<u64>,
+    stories: HashSet<u64>,
+    /// Documents without a story, each its own.
+    alone: usize,
+}
+
+impl Collector for DistinctStories {
+    type Fruit = HashSetLen;
+    type Child = SegmentStories;
+
+    fn for_segment(
+        &self,
+        _segment_ord: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<SegmentStories> {
+        Ok(SegmentStories {
+            column: segment.fast_fields().u64(STORY)?,
+            stories: HashSet::new(),
+            alone: 0,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<(HashSet<u64>, usize)>) -> tantivy::Result<HashSetLen> {
+        let mut all = HashSet::new();
+        let mut alone = 0;
+        for (stories, n) in fruits {
+            all.extend(stories);
+            alone += n;
+        }
+        Ok(HashSetLen(all.len() + alone))
+    }
+}
+
+impl SegmentCollector for SegmentStories {
+    type Fruit = (HashSet<u64>, usize);
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        match self.column.first(doc) {
+            Some(story) => {
+                self.stories.insert(story);
+            }
+            None => self.alone += 1,
+        }
+    }
+
+    fn harvest(self) -> (HashSet<u64>, usize) {
+        (self.stories, self.alone)
+    }
+}
+
+/// The number of distinct stories.
+pub struct HashSetLen(usize);
+
+impl HashSetLen {
+    pub fn len(&self) -> usize {
+        self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+}
