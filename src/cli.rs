@@ -129,6 +129,22 @@ pub struct JsonHit {
     pub date: Option<String>,
     pub score: f32,
     pub excerpt: String,
+    /// The article's short number (`jianbao show 123`, `/read 123`).
+    pub seq: u64,
+    /// The story it belongs to: reposts share it.
+    pub story: u64,
+    /// The story's other copies (not listed as hits of their own unless `--all-copies`).
+    pub also: Vec<JsonCopy>,
+}
+
+#[derive(Serialize)]
+pub struct JsonCopy {
+    pub id: String,
+    pub seq: u64,
+    pub title: String,
+    pub source: String,
+    pub url: String,
+    pub date: Option<String>,
 }
 
 impl From<&Hit> for JsonHit {
@@ -141,6 +157,20 @@ impl From<&Hit> for JsonHit {
             date: h.date.map(|d| d.format("%Y-%m-%d").to_string()),
             score: h.score,
             excerpt: h.excerpt.plain(),
+            seq: h.seq,
+            story: h.story,
+            also: h
+                .also
+                .iter()
+                .map(|c| JsonCopy {
+                    id: c.id.clone(),
+                    seq: c.seq,
+                    title: c.title.clone(),
+                    source: c.source.clone(),
+                    url: c.url.clone(),
+                    date: c.date.map(|d| d.format("%Y-%m-%d").to_string()),
+                })
+                .collect(),
         }
     }
 }
@@ -228,6 +258,20 @@ pub fn search_readable(
         .collect();
         writeln!(out, "   {}", meta.join(" · "))?;
         writeln!(out, "   {}", hit.excerpt.render(m0, m1, str::to_owned))?;
+        if !hit.also.is_empty() {
+            let sources: Vec<String> = hit
+                .also
+                .iter()
+                .map(|c| format!("{} #{}", c.source.trim(), c.seq))
+                .collect();
+            writeln!(
+                out,
+                "   另见 {} 个来源：{}",
+                hit.also.len(),
+                sources.join("、")
+            )?;
+        }
+        writeln!(out, "   全文：jianbao show {}", hit.seq)?;
     }
     if results.hits.is_empty() {
         writeln!(out, "没有找到结果。试试更少或更短的词。")?;

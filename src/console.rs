@@ -63,9 +63,18 @@ fn decode(text: &str) -> String {
 
 fn print_reply(reply: &Reply, out: &mut impl Write, color: bool) -> std::io::Result<()> {
     writeln!(out, "{}", html_to_terminal(&reply.html, color))?;
-    if !reply.buttons.is_empty() {
-        let labels: Vec<String> = reply
-            .buttons
+    if let Some(document) = &reply.document {
+        // What Telegram would show as an attached file: its name, then its text.
+        writeln!(
+            out,
+            "📎 {}\n{}",
+            document.file_name,
+            document.content.trim_end()
+        )?;
+    }
+    let all = all_buttons(reply);
+    if !all.is_empty() {
+        let labels: Vec<String> = all
             .iter()
             .enumerate()
             .map(|(i, b)| {
@@ -79,6 +88,16 @@ fn print_reply(reply: &Reply, out: &mut impl Write, color: bool) -> std::io::Res
         writeln!(out, "{}", labels.join("   "))?;
     }
     writeln!(out)
+}
+
+/// Buttons as they are numbered for `/press N`: the full-text row, then the page row.
+fn all_buttons(reply: &Reply) -> Vec<Button> {
+    reply
+        .read_buttons
+        .iter()
+        .chain(&reply.buttons)
+        .cloned()
+        .collect()
 }
 
 fn key_for(button: &Button) -> Option<String> {
@@ -136,9 +155,14 @@ pub fn run(app: &App) -> std::io::Result<()> {
             match app.handle_callback(CONSOLE_CHAT_ID, &button.data) {
                 CallbackOutcome::Edit(reply) => {
                     print_reply(&reply, &mut out, color)?;
-                    last_buttons = reply.buttons;
+                    last_buttons = all_buttons(&reply);
                 }
                 CallbackOutcome::Notice(notice) => writeln!(out, "（{notice}）\n")?,
+                CallbackOutcome::Send(replies) => {
+                    for reply in &replies {
+                        print_reply(reply, &mut out, color)?;
+                    }
+                }
             }
             continue;
         }
@@ -155,8 +179,8 @@ pub fn run(app: &App) -> std::io::Result<()> {
         };
         for reply in app.handle_message(&msg, Utc::now()) {
             print_reply(&reply, &mut out, color)?;
-            if !reply.buttons.is_empty() {
-                last_buttons = reply.buttons.clone();
+            if !all_buttons(&reply).is_empty() {
+                last_buttons = all_buttons(&reply);
             }
         }
     }

@@ -8,18 +8,18 @@
 
 use std::ops::Bound;
 
-use tantivy::collector::{Count, TopDocs};
+use std::collections::{HashMap, HashSet};
+
+use tantivy::collector::DocSetCollector;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use crate::index::SearchIndex;
+use crate::index::schema::STORY;
 use crate::render::{
     self, TELEGRAM_MAX_CHARS, escape_html, linked_title, split_message, visible_len,
 };
 use crate::search::{self, Hit, query};
-
-/// Sort key of a digest: newest `date` first, then the latest indexed.
-type DateAndSeq = (i64, u64);
 
 /// Length of the one-line excerpt under each digest item.
 pub const DIGEST_EXCERPT_CHARS: usize = 60;
@@ -33,19 +33,44 @@ pub enum Since {
     Time(i64),
 }
 
+impl Since {
+    /// Whether an article with this ingest number and time is in the digest's window.
+    fn holds(self, seq: u64, indexed_at: i64) -> bool {
+        match self {
+            Since::Seq(cursor) => seq > cursor,
+            Since::Time(t) => indexed_at >= t,
+        }
+    }
+}
+
 /// A selected digest.
 #[derive(Debug, Clone)]
 pub struct Digest {
-    /// At most the requested number of articles, newest (by `date`) first.
+    /// At most the requested number of stories, newest (by `date`) first: each the story's
+    /// first copy, with the others in its `also`.
     pub items: Vec<Hit>,
-    /// Matching articles in all.
+    /// Matching stories in all.
     pub total: usize,
     /// The highest ingest sequence number in the snapshot the digest was taken from: the next
     /// digest starts after it.
     pub cursor: Option<u64>,
 }
 
+/// A matching article, as the selection sees it.
+struct Row {
+    address: DocAddress,
+    date: i64,
+    seq: u64,
+    story: u64,
+}
+
 /// Selects the digest from one consistent snapshot of the index.
+///
+/// A story is new once: an article whose story already had a copy in the index before the
+/// window (a repost arriving the day after the original was sent) is left out, and several
+/// copies arriving in one window are one item (the first copy, the others listed under it).
+/// With keywords, the earlier copy counts even if it did not match them: reposts share their
+/// text, so it almost always did, and a story is not news twice.
 pub fn select(
     index: &SearchIndex,
     since: Since,
@@ -70,44 +95,84 @@ pub fn select(
         clauses.push((Occur::Must, search::filter_query(f, &parsed)));
     }
     let q = BooleanQuery::new(clauses);
-    let top =
-        TopDocs::with_limit(max_items.max(1)).tweak_score(|segment: &tantivy::SegmentReader| {
-            let dates = segment
-                .fast_fields()
-                .i64("date")
-                .ok()
-                .map(|c| c.first_or_default_col(0));
-            let seqs = segment
-                .fast_fields()
-                .u64("seq")
-                .ok()
-                .map(|c| c.first_or_default_col(0));
-            move |doc, _score| {
-                (
-                    dates.as_ref().map_or(0, |d| d.get_val(doc)),
-                    seqs.as_ref().map_or(0, |s| s.get_val(doc)),
-                )
+    let rows = rows_of(&searcher, searcher.search(&q, &DocSetCollector)?)?;
+    let stories: HashSet<u64> = rows.iter().map(|r| r.story).collect();
+    let old = stories_seen_before(&searcher, &stories, since)?;
+    // The first copy of each new story.
+    let mut first: HashMap<u64, Row> = HashMap::new();
+    for row in rows.into_iter().filter(|r| !old.contains(&r.story)) {
+        match first.get(&row.story) {
+            Some(kept) if kept.seq <= row.seq => {}
+            _ => {
+                first.insert(row.story, row);
             }
-        });
-    let (docs, total): (Vec<(DateAndSeq, DocAddress)>, usize) =
-        searcher.search(&q, &(top, Count))?;
+        }
+    }
+    let mut entries: Vec<Row> = first.into_values().collect();
+    entries.sort_by(|a, b| (b.date, b.seq).cmp(&(a.date, a.seq)));
+    let total = entries.len();
+    entries.truncate(max_items.max(1));
     let needles = search::needles(&searcher, f, &parsed);
-    let mut items = Vec::with_capacity(docs.len());
-    for (_, address) in docs {
-        let doc: TantivyDocument = searcher.doc(address)?;
-        items.push(search::hit_from_doc(
-            f,
-            &doc,
-            0.0,
-            &needles,
-            DIGEST_EXCERPT_CHARS,
-        ));
+    let mut items = Vec::with_capacity(entries.len());
+    for row in entries {
+        let doc: TantivyDocument = searcher.doc(row.address)?;
+        let mut hit = search::hit_from_doc(f, &doc, 0.0, &needles, DIGEST_EXCERPT_CHARS);
+        hit.also = search::stories::copies(&searcher, f, hit.story, row.address)?;
+        items.push(hit);
     }
     Ok(Digest {
         items,
         total,
         cursor: max_seq(&searcher),
     })
+}
+
+/// Date, ingest number and story of each matching document, from the fast fields.
+fn rows_of(
+    searcher: &Searcher,
+    matches: HashSet<DocAddress>,
+) -> Result<Vec<Row>, tantivy::TantivyError> {
+    let mut columns = HashMap::new();
+    let mut rows = Vec::with_capacity(matches.len());
+    for address in matches {
+        let (dates, seqs, stories) = match columns.entry(address.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let ff = searcher.segment_reader(address.segment_ord).fast_fields();
+                e.insert((ff.i64("date")?, ff.u64("seq")?, ff.u64(STORY)?))
+            }
+        };
+        let seq = seqs.first(address.doc_id).unwrap_or(0);
+        rows.push(Row {
+            address,
+            date: dates.first(address.doc_id).unwrap_or(0),
+            seq,
+            story: stories.first(address.doc_id).unwrap_or(seq),
+        });
+    }
+    Ok(rows)
+}
+
+/// The stories among `stories` with a live copy outside the window: in the index before it.
+fn stories_seen_before(
+    searcher: &Searcher,
+    stories: &HashSet<u64>,
+    since: Since,
+) -> Result<HashSet<u64>, tantivy::TantivyError> {
+    let mut old = HashSet::new();
+    for segment in searcher.segment_readers() {
+        let ff = segment.fast_fields();
+        let (seqs, times, story) = (ff.u64("seq")?, ff.i64("indexed_at")?, ff.u64(STORY)?);
+        for doc in segment.doc_ids_alive() {
+            let Some(s) = story.first(doc) else { continue };
+            if stories.contains(&s)
+                && !since.holds(seqs.first(doc).unwrap_or(0), times.first(doc).unwrap_or(0))
+            {
+                old.insert(s);
+            }
+        }
+    }
+    Ok(old)
 }
 
 /// The highest ingest sequence number in the snapshot.
@@ -199,6 +264,9 @@ fn article_line(hit: &Hit) -> String {
     let excerpt = hit.excerpt.html();
     if !excerpt.is_empty() {
         line.push_str(&format!("\n{excerpt}"));
+    }
+    if let Some(also) = render::also_line(&hit.also) {
+        line.push_str(&format!("\n{also}"));
     }
     line
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod console;
 pub mod corpus;
 pub mod digest;
+pub mod fulltext;
 pub mod index;
 pub mod render;
 pub mod rescan;

@@ -38,7 +38,7 @@ enum Command {
     },
     /// Search; without QUERY, read one query per line from stdin and answer each with a JSON line.
     Search {
-        /// Print JSON: {"query", "total", "matched", "hits": [{"id", "title", "url", "source", "date", "score", "excerpt"}]}.
+        /// Print JSON: {"query", "total", "matched", "hits": [{"id", "title", "url", "source", "date", "score", "excerpt", "seq", "story", "also"}]}.
         #[arg(long)]
         json: bool,
         /// Results per page.
@@ -49,8 +49,16 @@ enum Command {
         page: usize,
         #[arg(long, value_enum, default_value_t = Sort::Relevance)]
         sort: Sort,
+        /// List every copy of a story (reposts) as a hit of its own instead of one per story.
+        #[arg(long)]
+        all_copies: bool,
         /// The query: words, a question, "a phrase", -excluded, source:名称, after:/before:YYYY-MM-DD.
         query: Vec<String>,
+    },
+    /// Print the cleaned full text of an article, by its number (`#123` in results) or id.
+    Show {
+        /// The article's number (as in `/read 123`) or its id (file name without extension).
+        id: String,
     },
     /// Talk to the bot in the terminal, as a private-chat user would (no token needed).
     Chat,
@@ -98,7 +106,9 @@ fn limit_malloc_arenas() {
 /// Logs go to stderr; with the token scrubbed from every line, whatever library wrote it.
 fn init_logging(command: &Command, token: String) {
     let default = match command {
-        Command::Search { .. } | Command::Chat | Command::Digest { .. } => "warn",
+        Command::Search { .. } | Command::Show { .. } | Command::Chat | Command::Digest { .. } => {
+            "warn"
+        }
         Command::Index { .. } | Command::Serve => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -177,6 +187,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limit,
             page,
             sort,
+            all_copies,
             query,
         } => {
             let index = open_index(&cli.seeds_dir, &cli.data_dir)?;
@@ -185,6 +196,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 sort,
                 limit,
                 offset: (page.clamp(1, 100_000) - 1) * limit,
+                group: !all_copies,
                 ..SearchOptions::default()
             };
             if query.is_empty() {
@@ -203,6 +215,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Show { id } => {
+            let index = open_index(&cli.seeds_dir, &cli.data_dir)?;
+            match jianbao::fulltext::find(&index, &id)? {
+                Some(article) => {
+                    print!("{}", article.plain());
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    eprintln!("no article numbered or named {id:?} in the index");
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Command::Chat => {
             let mut settings = Settings::from_env()?;

@@ -1,6 +1,6 @@
 //! Turning results into Telegram HTML (the one markup every front end renders from).
 
-use crate::search::{Hit, SearchResults};
+use crate::search::{Copy, Hit, SearchResults};
 
 /// Telegram's limit on a message's text, counted after entity parsing (tags do not count).
 pub const TELEGRAM_MAX_CHARS: usize = 4096;
@@ -89,7 +89,8 @@ pub fn date_and_source(hit: &Hit) -> String {
         .join(" · ")
 }
 
-/// One result block: number, bold linked title, date · source, excerpt.
+/// One result block: number, bold linked title, date · source, excerpt, and the story's
+/// other copies.
 pub fn hit_block(number: usize, hit: &Hit, excerpt_chars: usize) -> String {
     let meta = date_and_source(hit);
     let excerpt = hit.excerpt.shortened(excerpt_chars).html();
@@ -102,7 +103,47 @@ pub fn hit_block(number: usize, hit: &Hit, excerpt_chars: usize) -> String {
         out.push('\n');
         out.push_str(&excerpt);
     }
+    if let Some(also) = also_line(&hit.also) {
+        out.push('\n');
+        out.push_str(&also);
+    }
     out
+}
+
+/// Sources named in an `另见` line; the rest are counted.
+const ALSO_NAMED: usize = 3;
+
+/// `另见 2 个来源：A、B`, each source linked to its copy (`None` when there is no other copy).
+pub fn also_line(also: &[Copy]) -> Option<String> {
+    if also.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = also
+        .iter()
+        .take(ALSO_NAMED)
+        .map(|c| {
+            let name = if c.source.trim().is_empty() {
+                "其他来源".to_owned()
+            } else {
+                c.source.trim().to_owned()
+            };
+            let shown: String = name.chars().take(24).collect();
+            match safe_url(&c.url) {
+                Some(url) => format!(
+                    "<a href=\"{}\">{}</a>",
+                    escape_html(url),
+                    escape_html(&shown)
+                ),
+                None => escape_html(&shown),
+            }
+        })
+        .collect();
+    let more = if also.len() > ALSO_NAMED { " 等" } else { "" };
+    Some(format!(
+        "↪ 另见 {} 个来源：{}{more}",
+        also.len(),
+        named.join("、")
+    ))
 }
 
 /// A page of search results as one Telegram HTML message, never over the limit: excerpts are

@@ -477,10 +477,7 @@ fn a_huge_source_name_is_cut_in_digests() {
 async fn an_hour_long_flood_wait_is_not_slept_through() {
     let fake = FakeApi::start().await;
     let outbox = jianbao::bot::Outbox::new(fake.bot(), FakeApi::TOKEN.to_owned());
-    let reply = jianbao::app::Reply {
-        html: "你好".to_owned(),
-        buttons: Vec::new(),
-    };
+    let reply = jianbao::app::Reply::text("你好");
     fake.fail_next("sendmessage", support::Fault::RetryAfter(3600));
     let started = Instant::now();
     let result = outbox.send(900, &reply).await;

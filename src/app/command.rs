@@ -7,6 +7,7 @@ pub enum Command {
     Help,
     Search(String),
     Latest(String),
+    Read(String),
     Stats,
     Reindex,
     Subscribe(String),
@@ -21,6 +22,7 @@ pub enum Command {
 pub const MENU: &[(&str, &str)] = &[
     ("search", "搜索文章：/search 关键词"),
     ("latest", "最新文章：/latest [数量] [source:来源]"),
+    ("read", "阅读全文：/read 编号"),
     ("subscribe", "订阅每日简报：/subscribe [HH:MM] [关键词]"),
     ("subscription", "查看订阅设置"),
     ("unsubscribe", "取消订阅"),
@@ -53,6 +55,7 @@ pub fn parse(text: &str, bot_username: &str) -> Option<Command> {
         "help" => Command::Help,
         "search" | "s" => Command::Search(args),
         "latest" | "new" => Command::Latest(args),
+        "read" | "full" => Command::Read(args),
         "stats" => Command::Stats,
         "reindex" => Command::Reindex,
         "subscribe" => Command::Subscribe(args),

@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 
 use crate::config::{Settings, parse_time};
 use crate::digest::{self, Since};
+use crate::fulltext;
 use crate::index::SearchIndex;
 use crate::render::{self, escape_html};
 use crate::schedule;
@@ -49,15 +50,26 @@ pub struct Button {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reply {
     pub html: String,
-    /// One row of buttons (may be empty).
+    /// One row of buttons (may be empty): page buttons.
     pub buttons: Vec<Button>,
+    /// A row above them: the `📄` full-text button of each result on the page.
+    pub read_buttons: Vec<Button>,
+    /// Sent as a file, with `html` as its caption.
+    pub document: Option<Document>,
+}
+
+/// A file to send (a long article's full text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub file_name: String,
+    pub content: String,
 }
 
 impl Reply {
-    fn text(html: impl Into<String>) -> Reply {
+    pub fn text(html: impl Into<String>) -> Reply {
         Reply {
             html: html.into(),
-            buttons: Vec::new(),
+            ..Reply::default()
         }
     }
 }
@@ -69,6 +81,8 @@ pub enum CallbackOutcome {
     Edit(Reply),
     /// Only show a short notice.
     Notice(String),
+    /// Send new messages (a full text), after answering the press.
+    Send(Vec<Reply>),
 }
 
 /// One inline-mode result.
@@ -97,6 +111,7 @@ const NOT_ALLOWED: &str = "抱歉，这个机器人只对授权的聊天开放�
 const ADMINS_ONLY: &str = "抱歉，这个命令只有机器人管理员可以使用。";
 const GROUP_ADMINS_ONLY: &str = "只有群管理员可以修改本群的订阅。";
 const STALE_BUTTON: &str = "这个按钮已失效，请重新搜索。";
+const GONE_ARTICLE: &str = "这篇文章已不在索引中（文件可能已被删除），请重新搜索。";
 
 impl App {
     pub fn new(
@@ -165,6 +180,7 @@ impl App {
             Command::Help => vec![Reply::text(help_text())],
             Command::Search(q) => vec![self.search_reply(msg.chat_id, &q, now)],
             Command::Latest(args) => self.latest_reply(&args),
+            Command::Read(args) => self.read_replies(&args, msg.kind),
             Command::Stats | Command::Reindex if !self.settings.is_admin(msg.user_id) => {
                 vec![Reply::text(ADMINS_ONLY)]
             }
@@ -227,6 +243,8 @@ impl App {
                 Reply {
                     html: render::results_page(query, &results, 1, pages),
                     buttons,
+                    read_buttons: read_buttons(&results),
+                    document: None,
                 }
             }
         }
@@ -237,6 +255,18 @@ impl App {
     pub fn handle_callback(&self, chat_id: i64, data: &str) -> CallbackOutcome {
         if !self.settings.chat_allowed(chat_id) {
             return CallbackOutcome::Notice(NOT_ALLOWED.to_owned());
+        }
+        if let Some(seq) = parse_read_data(data) {
+            // Telegram's group and channel ids are negative, private chats' positive.
+            let kind = if chat_id < 0 {
+                ChatKind::Group
+            } else {
+                ChatKind::Private
+            };
+            return match self.full_text(&seq.to_string(), kind) {
+                Some(replies) => CallbackOutcome::Send(replies),
+                None => CallbackOutcome::Notice(GONE_ARTICLE.to_owned()),
+            };
         }
         let Some((id, nonce, page)) = parse_page_data(data) else {
             return CallbackOutcome::Notice(STALE_BUTTON.to_owned());
@@ -284,6 +314,8 @@ impl App {
         CallbackOutcome::Edit(Reply {
             html: render::results_page(&saved.query, &results, page, pages),
             buttons: page_buttons(saved.id, saved.nonce, page, pages),
+            read_buttons: read_buttons(&results),
+            document: None,
         })
     }
 
@@ -368,6 +400,50 @@ impl App {
                 vec![Reply::text("出错了，请稍后再试。")]
             }
         }
+    }
+
+    // ---- full text ----
+
+    /// `/read 123`: the archived text of an article.
+    fn read_replies(&self, args: &str, kind: ChatKind) -> Vec<Reply> {
+        let reference = args.split_whitespace().next().unwrap_or_default();
+        if reference.is_empty() {
+            return vec![Reply::text(
+                "用法：/read 编号，例如 <code>/read 123</code>。编号是搜索结果、/latest 和简报里每篇文章后的 #数字。",
+            )];
+        }
+        match self.full_text(reference, kind) {
+            Some(replies) => replies,
+            None => vec![Reply::text(format!(
+                "没有编号为「{}」的文章：它可能已从文件夹中删除。请重新搜索。",
+                escape_html(&echo(reference, 32))
+            ))],
+        }
+    }
+
+    /// The replies that hand over an article's text; `None` when there is no such article.
+    fn full_text(&self, reference: &str, kind: ChatKind) -> Option<Vec<Reply>> {
+        let article = match fulltext::find(&self.index, reference) {
+            Ok(found) => found?,
+            Err(e) => {
+                tracing::error!("full text lookup failed: {e}");
+                return Some(vec![Reply::text("出错了，请稍后再试。")]);
+            }
+        };
+        Some(match article.delivery(kind == ChatKind::Group) {
+            fulltext::Delivery::Messages(messages) => {
+                messages.into_iter().map(Reply::text).collect()
+            }
+            fulltext::Delivery::Document {
+                file_name,
+                content,
+                caption,
+            } => vec![Reply {
+                html: caption,
+                document: Some(Document { file_name, content }),
+                ..Reply::default()
+            }],
+        })
     }
 
     // ---- admin ----
@@ -636,6 +712,32 @@ fn parse_page_data(data: &str) -> Option<(i64, u32, usize)> {
     (parts.next().is_none() && (1..=10_000).contains(&page)).then_some((id, nonce, page))
 }
 
+/// `r:<ingest number>`: the full text of one article. Not secret (the number is shown beside
+/// every result) and stable across restarts, so it needs no saved session.
+fn read_data(seq: u64) -> String {
+    format!("r:{seq}")
+}
+
+fn parse_read_data(data: &str) -> Option<u64> {
+    let digits = data.strip_prefix("r:")?;
+    (!digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// `📄 1` … one full-text button per result on the page, numbered as the results are.
+fn read_buttons(results: &SearchResults) -> Vec<Button> {
+    results
+        .hits
+        .iter()
+        .enumerate()
+        .map(|(i, hit)| Button {
+            label: format!("📄 {}", results.offset + i + 1),
+            data: read_data(hit.seq),
+        })
+        .collect()
+}
+
 fn page_buttons(id: i64, nonce: u32, page: usize, pages: usize) -> Vec<Button> {
     let mut buttons = Vec::new();
     if page > 1 {
@@ -702,7 +804,7 @@ fn fit_replies(replies: Vec<Reply>) -> Vec<Reply> {
         if let Some(last) = last {
             out.push(Reply {
                 html: last,
-                buttons: reply.buttons,
+                ..reply
             });
         }
     }
@@ -775,6 +877,23 @@ mod tests {
     }
 
     #[test]
+    fn read_data_is_short_and_strict() {
+        assert_eq!(parse_read_data(&read_data(u64::MAX)), Some(u64::MAX));
+        assert!(read_data(u64::MAX).len() <= 64);
+        for forged in [
+            "",
+            "r:",
+            "r:-1",
+            "r:1a",
+            "r: 1",
+            "x:1",
+            "r:99999999999999999999999",
+        ] {
+            assert_eq!(parse_read_data(forged), None, "{forged}");
+        }
+    }
+
+    #[test]
     fn timezone_suggestions() {
         assert!(suggest_timezones("shanghai").contains(&"Asia/Shanghai"));
         assert!(suggest_timezones("Asia/Shangai").contains(&"Asia/Shanghai"));
@@ -804,6 +923,7 @@ mod tests {
         let long = Reply {
             html: format!("<b>标题</b>\n{}", "很长的一段话。".repeat(1500)),
             buttons: vec![button.clone()],
+            ..Reply::default()
         };
         let parts = fit_replies(vec![long]);
         assert!(parts.len() > 1);

@@ -206,6 +206,14 @@ async fn press(
             queues.push(chat_id, Job::Edit(message_id, reply));
         }
         CallbackOutcome::Notice(text) => answer_callback(&bot, &q, Some(text)).await,
+        CallbackOutcome::Send(replies) => {
+            answer_callback(&bot, &q, None).await;
+            for reply in replies {
+                if !queues.push(chat_id, Job::Send(reply)) {
+                    break;
+                }
+            }
+        }
     }
     Ok(())
 }

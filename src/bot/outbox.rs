@@ -12,12 +12,12 @@ use std::time::Duration;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use teloxide::prelude::*;
 use teloxide::types::{
-    InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode,
+    InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, MessageId, ParseMode,
 };
 use teloxide::{ApiError, RequestError};
 
 use super::pacer::{Pacer, Priority};
-use crate::app::Reply;
+use crate::app::{Document, Reply};
 use crate::config::redact;
 use crate::render::html_to_plain;
 
@@ -102,7 +102,7 @@ impl Outbox {
                 );
                 let plain = Reply {
                     html: html_to_plain(&reply.html),
-                    buttons: reply.buttons.clone(),
+                    ..reply.clone()
                 };
                 let result = self.send_once(chat_id, &plain, None, priority).await;
                 self.classify(chat_id, result)
@@ -119,11 +119,43 @@ impl Outbox {
         mode: Option<ParseMode>,
         priority: Priority,
     ) -> Result<MessageId, RequestError> {
+        if let Some(document) = &reply.document {
+            return self
+                .send_document(chat_id, reply, document, mode, priority)
+                .await;
+        }
         self.with_retries(chat_id, priority, || {
             let mut req = self
                 .bot
                 .send_message(ChatId(chat_id), reply.html.clone())
                 .link_preview_options(no_preview());
+            if let Some(mode) = mode {
+                req = req.parse_mode(mode);
+            }
+            if let Some(markup) = keyboard(reply) {
+                req = req.reply_markup(markup);
+            }
+            async move { req.await.map(|m| m.id) }
+        })
+        .await
+    }
+
+    /// A file with the reply's HTML as its caption (a long article's full text).
+    async fn send_document(
+        &self,
+        chat_id: i64,
+        reply: &Reply,
+        document: &Document,
+        mode: Option<ParseMode>,
+        priority: Priority,
+    ) -> Result<MessageId, RequestError> {
+        self.with_retries(chat_id, priority, || {
+            let file = InputFile::memory(document.content.clone().into_bytes())
+                .file_name(document.file_name.clone());
+            let mut req = self
+                .bot
+                .send_document(ChatId(chat_id), file)
+                .caption(reply.html.clone());
             if let Some(mode) = mode {
                 req = req.parse_mode(mode);
             }
@@ -264,16 +296,18 @@ fn no_preview() -> LinkPreviewOptions {
     }
 }
 
+/// The full-text buttons in a row above the page buttons.
 fn keyboard(reply: &Reply) -> Option<InlineKeyboardMarkup> {
-    if reply.buttons.is_empty() {
-        return None;
-    }
-    let row: Vec<InlineKeyboardButton> = reply
-        .buttons
-        .iter()
-        .map(|b| InlineKeyboardButton::callback(b.label.clone(), b.data.clone()))
+    let rows: Vec<Vec<InlineKeyboardButton>> = [&reply.read_buttons, &reply.buttons]
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .map(|row| {
+            row.iter()
+                .map(|b| InlineKeyboardButton::callback(b.label.clone(), b.data.clone()))
+                .collect()
+        })
         .collect();
-    Some(InlineKeyboardMarkup::new(vec![row]))
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
 }
 
 /// Link previews off, for inline results too.
@@ -288,10 +322,7 @@ impl crate::scheduler::DigestSender for Outbox {
         html: String,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Delivery> + Send + '_>> {
         Box::pin(async move {
-            let reply = Reply {
-                html,
-                buttons: Vec::new(),
-            };
+            let reply = Reply::text(html);
             self.send_with(chat_id, &reply, Priority::Bulk).await
         })
     }

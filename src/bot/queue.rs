@@ -108,10 +108,7 @@ impl ChatQueues {
         }
         state.noticed = true;
         tracing::info!("chat {chat_id}: too many messages, dropping the excess");
-        state.jobs.push_back(Job::Send(Reply {
-            html: FLOOD_NOTICE.to_owned(),
-            buttons: Vec::new(),
-        }));
+        state.jobs.push_back(Job::Send(Reply::text(FLOOD_NOTICE)));
         if fresh {
             self.spawn_drain(chat_id);
         }
