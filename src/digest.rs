@@ -260,7 +260,11 @@ fn article_line(hit: &Hit) -> String {
         .date
         .map(|d| format!(" · {}", d.format("%Y-%m-%d")))
         .unwrap_or_default();
-    let mut line = format!("• <b>{}</b>{date}", linked_title(&hit.title, &hit.url));
+    let mut line = format!(
+        "• <b>{}</b>{date} · #{}",
+        linked_title(&hit.title, &hit.url),
+        hit.seq
+    );
     let excerpt = hit.excerpt.html();
     if !excerpt.is_empty() {
         line.push_str(&format!("\n{excerpt}"));

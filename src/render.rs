@@ -95,10 +95,13 @@ pub fn hit_block(number: usize, hit: &Hit, excerpt_chars: usize) -> String {
     let meta = date_and_source(hit);
     let excerpt = hit.excerpt.shortened(excerpt_chars).html();
     let mut out = format!("{number}. <b>{}</b>", linked_title(&hit.title, &hit.url));
+    // The article's number, for `/read N`.
+    out.push('\n');
     if !meta.is_empty() {
-        out.push('\n');
         out.push_str(&meta);
+        out.push_str(" · ");
     }
+    out.push_str(&format!("#{}", hit.seq));
     if !excerpt.is_empty() {
         out.push('\n');
         out.push_str(&excerpt);

@@ -11,6 +11,14 @@ use support::{
     text_message, valid_html,
 };
 
+/// The page buttons of a message (not its full-text buttons).
+fn page_buttons(params: &serde_json::Value) -> Vec<(String, String)> {
+    buttons(params)
+        .into_iter()
+        .filter(|(_, data)| data.starts_with("p:"))
+        .collect()
+}
+
 fn write_corpus(dir: &Path) {
     for i in 0..12 {
         let body = format!("第{i}篇：人工智能发展与治理。全球合作推动人工智能安全。其他内容{i}。");
@@ -48,9 +56,11 @@ async fn search_reply_is_valid_html_with_pages_that_survive_a_restart() {
         "matched words highlighted: {text}"
     );
     assert_eq!(reply["link_preview_options"]["is_disabled"], true);
-    let b = buttons(&reply);
+    let b = page_buttons(&reply);
     assert_eq!(b.len(), 1);
     assert!(b[0].1.len() <= 64);
+    // A full-text button for each of the page's five results.
+    assert_eq!(buttons(&reply).len(), 6);
 
     // Next page: the same message is edited, the callback answered.
     let message_id = 1;
@@ -60,7 +70,7 @@ async fn search_reply_is_valid_html_with_pages_that_survive_a_restart() {
     let page2 = valid_html(&edits[0].params);
     assert!(page2.contains("第 2/3 页"), "{page2}");
     assert_eq!(
-        buttons(&edits[0].params).len(),
+        page_buttons(&edits[0].params).len(),
         2,
         "both buttons on a middle page"
     );

@@ -841,6 +841,7 @@ fn help_text() -> String {
      /subscription — 查看订阅和下次推送时间\n\
      /timezone 时区 — 例如 /timezone Asia/Taipei\n\
      /digest — 立即查看简报\n\
+     /read 编号 — 阅读全文（编号是每篇文章后的 #数字；搜索结果下的 📄 按钮也可以）\n\
      /unsubscribe — 取消订阅\n\n\
      <b>搜索语法</b>\n\
      <code>人工智能 治理</code> — 按相关度排序，匹配越多越靠前\n\

@@ -488,7 +488,12 @@ impl IntoResponse for Answer {
     }
 }
 
-async fn handle_http(AxumState(inner): AxumState<Arc<Inner>>, uri: Uri, body: Bytes) -> Answer {
+async fn handle_http(
+    AxumState(inner): AxumState<Arc<Inner>>,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Answer {
     let at = Instant::now();
     // The path is `/bot<TOKEN>/<Method>`; tolerate doubled slashes from an
     // API URL given with or without a trailing slash.
@@ -510,7 +515,15 @@ async fn handle_http(AxumState(inner): AxumState<Arc<Inner>>, uri: Uri, body: By
         }
     };
 
-    let params = match parse_body(&body) {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let params = match multipart_boundary(content_type) {
+        Some(boundary) => parse_multipart(&body, &boundary),
+        None => parse_body(&body),
+    };
+    let params = match params {
         Ok(params) => params,
         Err(answer) => {
             inner.record(&method, json!({}), at, answer.status);
@@ -549,6 +562,65 @@ fn parse_body(body: &[u8]) -> Result<Value, Answer> {
             "the fake Bot API accepts only JSON bodies ({e})"
         ))),
     }
+}
+
+/// The boundary of a `multipart/form-data` body (files: sendDocument).
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let rest = content_type.trim().strip_prefix("multipart/form-data")?;
+    rest.split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"').to_owned())
+        .next()
+}
+
+/// A multipart body as the same JSON object a JSON body would give: text fields as values
+/// (JSON where they parse as an object or array, e.g. `reply_markup`), a file field as
+/// `{"file_name", "content"}` (content as UTF-8 text, lossily).
+fn parse_multipart(body: &[u8], boundary: &str) -> Result<Value, Answer> {
+    let delimiter = format!("--{boundary}");
+    let text = String::from_utf8_lossy(body);
+    let mut params = serde_json::Map::new();
+    for part in text.split(delimiter.as_str()).skip(1) {
+        if part.starts_with("--") {
+            break;
+        }
+        let part = part.strip_prefix("\r\n").unwrap_or(part);
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            return Err(Answer::bad_request("malformed multipart part"));
+        };
+        let value = value.strip_suffix("\r\n").unwrap_or(value);
+        let attr = |name: &str| {
+            head.split(';')
+                .filter_map(|p| p.trim().strip_prefix(&format!("{name}=")))
+                .map(|v| v.trim_matches('"').to_owned())
+                .next()
+        };
+        let Some(name) = attr("name") else {
+            return Err(Answer::bad_request("multipart part without a name"));
+        };
+        let field = match attr("filename").or_else(|| attr("filename*")) {
+            Some(file_name) => json!({ "file_name": file_name, "content": value }),
+            None => match serde_json::from_str::<Value>(value) {
+                Ok(v @ (Value::Object(_) | Value::Array(_))) => v,
+                _ => Value::String(value.to_owned()),
+            },
+        };
+        params.insert(name, field);
+    }
+    // teloxide names a file part at random and points to it: `"document": "attach://<name>"`.
+    let attached: Vec<(String, String)> = params
+        .iter()
+        .filter_map(|(k, v)| {
+            let part = v.as_str()?.strip_prefix("attach://")?;
+            Some((k.clone(), part.to_owned()))
+        })
+        .collect();
+    for (field, part) in attached {
+        if let Some(file) = params.remove(&part) {
+            params.insert(field, file);
+        }
+    }
+    Ok(Value::Object(params))
 }
 
 /// Decodes `%XX` escapes in a path segment, in case a client encodes the
@@ -608,6 +680,7 @@ async fn answer_method(inner: &Inner, method: &str, params: Value, at: Instant) 
                 None => send_or_edit(inner, method, &params),
             }
         }
+        "senddocument" => send_document(inner, &params),
         _ => simple_method(inner, method, &params),
     };
     inner.record(method, params, at, answer.status);
@@ -836,6 +909,62 @@ fn send_or_edit(inner: &Inner, method: &str, params: &Value) -> Answer {
         message["reply_markup"] = markup.clone();
     }
     Answer::ok(message)
+}
+
+/// Telegram's limit on a caption, counted after entity parsing.
+const MAX_CAPTION: usize = 1024;
+
+/// sendDocument: a file (multipart) with an optional HTML caption, validated as Telegram
+/// does; the answer is a Message with a `document`.
+fn send_document(inner: &Inner, params: &Value) -> Answer {
+    let Some(chat_id) = chat_id_of(params) else {
+        return Answer::bad_request("chat_id is empty");
+    };
+    let Some(document) = params.get("document") else {
+        return Answer::bad_request("there is no document in the request");
+    };
+    let Some(file_name) = document.get("file_name").and_then(Value::as_str) else {
+        return Answer::bad_request("wrong file identifier/HTTP URL specified");
+    };
+    let caption = params.get("caption").and_then(Value::as_str).unwrap_or("");
+    let is_html = params
+        .get("parse_mode")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m.eq_ignore_ascii_case("html"));
+    let visible = if is_html {
+        match parse_telegram_html(caption) {
+            Ok(v) => v,
+            Err(reason) => {
+                return Answer::bad_request(&format!("can't parse entities: {reason}"));
+            }
+        }
+    } else {
+        caption.to_owned()
+    };
+    if visible.encode_utf16().count() > MAX_CAPTION {
+        return Answer::bad_request("message caption is too long");
+    }
+    if let Err(answer) = check_reply_markup(params) {
+        return answer;
+    }
+    let mut st = inner.lock();
+    st.last_message_id += 1;
+    let message_id = i64::from(st.last_message_id);
+    drop(st);
+    Answer::ok(json!({
+        "message_id": message_id,
+        "date": unix_now(),
+        "chat": chat_json(chat_id, if chat_id > 0 { "private" } else { "supergroup" }),
+        "from": bot_user_json(),
+        "caption": visible,
+        "document": {
+            "file_id": format!("doc{message_id}"),
+            "file_unique_id": format!("u{message_id}"),
+            "file_name": file_name,
+            "mime_type": "text/markdown",
+            "file_size": document.get("content").and_then(Value::as_str).map_or(0, str::len),
+        },
+    }))
 }
 
 /// Telegram rejects inline buttons whose callback data is empty or longer
