@@ -109,7 +109,7 @@ pub fn select(
         }
     }
     let mut entries: Vec<Row> = first.into_values().collect();
-    entries.sort_by(|a, b| (b.date, b.seq).cmp(&(a.date, a.seq)));
+    entries.sort_by_key(|r| std::cmp::Reverse((r.date, r.seq)));
     let total = entries.len();
     entries.truncate(max_items.max(1));
     let needles = search::needles(&searcher, f, &parsed);
