@@ -280,3 +280,30 @@ async fn full_text_arrives_as_html_or_as_a_document() {
     assert!(valid_html(&reply).contains("没有编号为"), "{reply}");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_story_is_one_entry_in_latest_and_inline_results() {
+    let h = BotHarness::new(Settings::default(), write_corpus).await;
+    // Six files, four stories: /latest 10 lists four, the story once with its other sources.
+    let reply = h.say(80, "private", 80, "/latest 10").await;
+    let text = valid_html(&reply);
+    assert!(text.contains("最新 4 篇"), "{text}");
+    assert_eq!(
+        text.matches("量子通信网络建设取得进展").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("另见 2 个来源"), "{text}");
+
+    h.fake
+        .push_update(support::inline_query(80, "量子通信网络"));
+    let answers = h.fake.wait_for("answerinlinequery", 1, WAIT).await;
+    let results = answers[0].params["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "{results:?}");
+    let message = results[0]["input_message_content"]["message_text"]
+        .as_str()
+        .expect("text");
+    support::check_telegram_html(message).expect("valid HTML");
+    assert!(message.contains("另见 2 个来源"), "{message}");
+    h.stop().await;
+}
