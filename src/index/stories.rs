@@ -20,6 +20,9 @@ use chrono::NaiveDate;
 use crate::corpus::dates::from_date_key;
 use crate::story::{self, Signature};
 
+/// The end of a chain in [`StoryBook::chain`].
+const END: u32 = u32::MAX;
+
 /// An article added in this sync, as a candidate for the next ones.
 struct Member {
     key: String,
@@ -35,8 +38,12 @@ pub(super) struct StoryBook<'a> {
     /// Committed documents that this sync replaces or removes: not candidates.
     stale: HashSet<String>,
     batch: Vec<Member>,
-    /// Band key → indices in `batch`.
-    bands: HashMap<u64, Vec<u32>>,
+    /// Band key (its low 32 bits: a collision only adds a candidate, which is then compared)
+    /// → the last member with it; `chain` links each (member, band) to the previous member
+    /// with the same key. Two flat tables instead of a list per key: a full build of 97,970
+    /// articles has 4 million (member, band) pairs.
+    heads: HashMap<u32, u32>,
+    chain: Vec<u32>,
     /// Key → story of the documents added in this sync (re-cleaning keeps them).
     assigned: HashMap<String, u64>,
 }
@@ -52,7 +59,8 @@ impl<'a> StoryBook<'a> {
             fields,
             stale: stale.into_iter().collect(),
             batch: Vec::new(),
-            bands: HashMap::new(),
+            heads: HashMap::new(),
+            chain: Vec::new(),
             assigned: HashMap::new(),
         }
     }
@@ -96,7 +104,8 @@ impl<'a> StoryBook<'a> {
         if let Some(sig) = sig {
             let at = self.batch.len() as u32;
             for band in sig.band_keys() {
-                self.bands.entry(band).or_default().push(at);
+                let previous = self.heads.insert(band as u32, at).unwrap_or(END);
+                self.chain.push(previous);
             }
             self.batch.push(Member {
                 key: key.to_owned(),
@@ -123,15 +132,17 @@ impl<'a> StoryBook<'a> {
         };
         let keys = sig.band_keys();
         let mut seen: HashSet<u32> = HashSet::new();
-        for band in &keys {
-            for &i in self.bands.get(band).into_iter().flatten() {
-                if seen.insert(i) {
-                    let m = &self.batch[i as usize];
+        for (b, band) in keys.iter().enumerate() {
+            let mut at = self.heads.get(&(*band as u32)).copied().unwrap_or(END);
+            while at != END {
+                if seen.insert(at) {
+                    let m = &self.batch[at as usize];
                     // The latest version of a key is the one that counts.
                     if self.assigned.get(&m.key) == Some(&m.story) {
                         consider(sig.containment(&m.sig), m.date, m.story);
                     }
                 }
+                at = self.chain[at as usize * story::BANDS + b];
             }
         }
         for (similarity, other_date, story) in self.committed_candidates(sig, &keys) {

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::ops::Bound;
 
 use chrono::NaiveDate;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Collector, Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, EnableScoring, Explanation, Occur, PhraseQuery, Query,
     RangeQuery, Scorer, TermQuery, Weight,
@@ -386,11 +386,12 @@ fn execute(
             limit: fetch,
             ..*opts
         };
-        let (docs, _) = execute_flat(searcher, query, sort, &flat)?;
+        let (docs, stories_matched) =
+            top_docs(searcher, query, sort, &flat, stories::DistinctStories)?;
         let exhausted = docs.len() < fetch;
         let mut page = stories::first_of_each(searcher, docs)?;
         if page.len() >= want || exhausted {
-            let total = stories::count(searcher, query)?;
+            let total = stories_matched.len();
             page.truncate(want);
             let page = page.split_off(opts.offset.min(page.len()));
             return Ok((page, total));
@@ -406,6 +407,18 @@ fn execute_flat(
     sort: Sort,
     opts: &SearchOptions,
 ) -> Result<(Vec<(f32, DocAddress)>, usize), SearchError> {
+    top_docs(searcher, query, sort, opts, Count)
+}
+
+/// One page of (score, address) in `sort` order, and what `extra` collects over every match
+/// in the same pass.
+fn top_docs<C: Collector>(
+    searcher: &Searcher,
+    query: &dyn Query,
+    sort: Sort,
+    opts: &SearchOptions,
+    extra: C,
+) -> Result<(Vec<(f32, DocAddress)>, C::Fruit), SearchError> {
     let limit = opts.limit.max(1);
     Ok(match sort {
         Sort::Relevance => {
@@ -422,7 +435,7 @@ fn execute_flat(
                         _ => score,
                     }
                 });
-            searcher.search(query, &(top, Count))?
+            searcher.search(query, &(top, extra))?
         }
         Sort::Date => {
             let top = TopDocs::with_limit(limit)
@@ -435,8 +448,8 @@ fn execute_flat(
                         .map(|c| c.first_or_default_col(0));
                     move |doc, score| (dates.as_ref().map_or(0, |d| d.get_val(doc)), score)
                 });
-            let (docs, total): (Vec<(DateAndScore, DocAddress)>, usize) =
-                searcher.search(query, &(top, Count))?;
+            let (docs, total): (Vec<(DateAndScore, DocAddress)>, C::Fruit) =
+                searcher.search(query, &(top, extra))?;
             (
                 docs.into_iter().map(|((_, score), a)| (score, a)).collect(),
                 total,

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::query::Query;
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{
     DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED,
@@ -63,11 +62,6 @@ pub fn first_of_each(
         }
     }
     Ok(out)
-}
-
-/// How many stories the query matches.
-pub fn count(searcher: &Searcher, query: &dyn Query) -> tantivy::Result<usize> {
-    Ok(searcher.search(query, &DistinctStories)?.len())
 }
 
 /// The other live copies of `story` besides the document at `hit`, oldest first.
