@@ -307,3 +307,46 @@ async fn a_story_is_one_entry_in_latest_and_inline_results() {
     assert!(message.contains("另见 2 个来源"), "{message}");
     h.stop().await;
 }
+
+#[test]
+fn removing_the_first_copy_keeps_the_story_and_new_reposts_join_it() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    write_corpus(seeds.path());
+    let story_of = |found: &serde_json::Value| found["hits"][0]["story"].clone();
+    let first = support::cli::search_json(seeds.path(), data.path(), "量子通信网络");
+    let story = story_of(&first);
+
+    // The original goes: the two reposts are still one story, under the same id.
+    std::fs::remove_file(seeds.path().join("a_original.txt")).expect("remove");
+    let after = support::cli::search_json(seeds.path(), data.path(), "量子通信网络");
+    assert_eq!(after["total"], 1, "{after}");
+    assert_eq!(
+        after["hits"][0]["also"].as_array().map(Vec::len),
+        Some(1),
+        "{after}"
+    );
+    assert_eq!(story_of(&after), story);
+
+    // A new repost arriving later joins it; a restart (a new process) sees the same grouping.
+    let body = story_text("量子通信网络");
+    std::fs::write(
+        seeds.path().join("z_repost.txt"),
+        page(
+            "量子通信网络建设取得进展",
+            "https://example.com/z",
+            "后来的号",
+            "2024-07-05",
+            &format!("{body}\n\n欢迎关注"),
+        ),
+    )
+    .expect("write");
+    let later = support::cli::search_json(seeds.path(), data.path(), "量子通信网络");
+    assert_eq!(later["total"], 1, "{later}");
+    assert_eq!(
+        later["hits"][0]["also"].as_array().map(Vec::len),
+        Some(2),
+        "{later}"
+    );
+    assert_eq!(story_of(&later), story);
+}
