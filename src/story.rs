@@ -25,7 +25,7 @@
 
 use chrono::NaiveDate;
 
-/// Characters per shingle.
+/// Characters per shingle (three 21-bit code points fill a 63-bit window).
 pub const SHINGLE: usize = 3;
 /// Bins of the signature.
 pub const BINS: usize = 128;
@@ -46,6 +46,11 @@ pub const SAME_STORY: f32 = 0.9;
 pub const NEAR_DAYS: i64 = 45;
 pub const SAME_STORY_FAR: f32 = 0.97;
 
+/// Bits of a band key kept in the index, and how many bands are (see
+/// [`Signature::bucket_terms`]).
+pub const BUCKET_BITS: u32 = 12;
+pub const INDEXED_BANDS: usize = BANDS / 2;
+
 /// Bytes of a serialized signature: the shingle count, then the bins.
 pub const SIGNATURE_BYTES: usize = 4 + BINS * 2;
 
@@ -60,14 +65,20 @@ pub struct Signature {
 impl Signature {
     /// The signature of a folded body, or `None` when it has too little text to carry a story.
     pub fn of_text(folded_body: &str) -> Option<Signature> {
-        let chars: Vec<char> = folded_body
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .collect();
-        if chars.len() < MIN_SHINGLES as usize {
+        // One pass, no copy of the text: a rolling window of the last three letters or digits.
+        let mut hashes: Vec<u64> = Vec::with_capacity(folded_body.len() / 3);
+        let mut window = 0u64;
+        let mut seen = 0usize;
+        for c in folded_body.chars().filter(|&c| is_letter_or_digit(c)) {
+            window = ((window << 21) | u64::from(c)) & ((1 << 63) - 1);
+            seen += 1;
+            if seen >= SHINGLE {
+                hashes.push(mix(window ^ 0x51_7C_C1_B7_27_22_0A_95));
+            }
+        }
+        if hashes.len() < MIN_SHINGLES as usize {
             return None;
         }
-        let mut hashes: Vec<u64> = chars.windows(SHINGLE).map(shingle_hash).collect();
         hashes.sort_unstable();
         hashes.dedup();
         let shingles = u32::try_from(hashes.len()).unwrap_or(u32::MAX);
@@ -130,6 +141,23 @@ impl Signature {
         keys
     }
 
+    /// The band keys as the index stores them, to find candidates among the articles of
+    /// earlier syncs: every other band ([`INDEXED_BANDS`] of them), each key cut to
+    /// [`BUCKET_BITS`] bits and tagged with the band's number. Indexing all 42 full keys made
+    /// 823,000 distinct terms of 19,594 articles and slowed a full build by 23 %; this costs
+    /// a third of that (BENCHMARKS.md). A pair with J = 0.6 still shares an indexed band with
+    /// probability 0.99 (0.94 at J = 0.5). A bucket shared by chance only adds a candidate,
+    /// which the signature comparison then turns down. Within one sync all 42 bands are used.
+    pub fn bucket_terms(&self) -> [u64; INDEXED_BANDS] {
+        let keys = self.band_keys();
+        let mut out = [0u64; INDEXED_BANDS];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let band = i * 2;
+            *slot = ((band as u64) << BUCKET_BITS) | (keys[band] & ((1 << BUCKET_BITS) - 1));
+        }
+        out
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(SIGNATURE_BYTES);
         out.extend_from_slice(&self.shingles.to_le_bytes());
@@ -169,12 +197,14 @@ pub fn same_story(
     a.containment(b) >= bar(a_date, b_date)
 }
 
-fn shingle_hash(window: &[char]) -> u64 {
-    let mut h = 0x51_7C_C1_B7_27_22_0A_95u64;
-    for &c in window {
-        h = mix(h ^ u64::from(c));
+/// `char::is_alphanumeric` with the common cases first: CJK ideographs and ASCII are most
+/// of the text, and the general lookup is slow for anything outside ASCII.
+fn is_letter_or_digit(c: char) -> bool {
+    match c {
+        '\u{4E00}'..='\u{9FFF}' => true,
+        _ if c.is_ascii() => c.is_ascii_alphanumeric(),
+        _ => c.is_alphanumeric(),
     }
-    h
 }
 
 /// splitmix64's finalizer: a fast, well-spread 64-bit mix.

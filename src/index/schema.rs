@@ -50,7 +50,7 @@ pub struct Fields {
     /// The story the article belongs to (see `index::stories`): the ingest number of the
     /// story's first article. Every article has one; most are alone in theirs.
     pub story: Field,
-    /// The signature's band keys ([`crate::story::Signature::band_keys`]), to find candidates.
+    /// The signature's band buckets ([`crate::story::Signature::bucket_terms`]), to find candidates.
     pub lsh: Field,
     /// The MinHash signature ([`crate::story::Signature::to_bytes`]); absent for short texts.
     pub sig: Field,

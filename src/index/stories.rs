@@ -9,7 +9,7 @@
 //! committed before this sync, found through the inverted index, and those added earlier in
 //! this sync, kept here (the writer's documents are not searchable until the commit).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocSet, Searcher, TERMINATED, Term};
@@ -59,9 +59,9 @@ impl<'a> StoryBook<'a> {
             fields,
             stale: stale.into_iter().collect(),
             batch: Vec::new(),
-            heads: HashMap::new(),
+            heads: HashMap::default(),
             chain: Vec::new(),
-            assigned: HashMap::new(),
+            assigned: HashMap::default(),
         }
     }
 
@@ -131,7 +131,7 @@ impl<'a> StoryBook<'a> {
             }
         };
         let keys = sig.band_keys();
-        let mut seen: HashSet<u32> = HashSet::new();
+        let mut seen: HashSet<u32> = HashSet::default();
         for (b, band) in keys.iter().enumerate() {
             let mut at = self.heads.get(&(*band as u32)).copied().unwrap_or(END);
             while at != END {
@@ -145,27 +145,29 @@ impl<'a> StoryBook<'a> {
                 at = self.chain[at as usize * story::BANDS + b];
             }
         }
-        for (similarity, other_date, story) in self.committed_candidates(sig, &keys) {
+        for (similarity, other_date, story) in self.committed_candidates(sig, date) {
             consider(similarity, other_date, story);
         }
         best.map(|(_, story)| story)
     }
 
-    /// (containment, date, story) of the committed, live, not stale documents sharing a
-    /// band key. Read errors leave a candidate out (the article then starts its own story).
+    /// (containment, date, story) of the committed, live, not stale documents that share a
+    /// band bucket and pass the bar. Read errors leave a candidate out (the article then
+    /// starts its own story).
     fn committed_candidates(
         &self,
         sig: &Signature,
-        keys: &[u64],
+        date: Option<NaiveDate>,
     ) -> Vec<(f32, Option<NaiveDate>, u64)> {
+        let terms = sig.bucket_terms();
         let mut out = Vec::new();
         for segment in self.searcher.segment_readers() {
             let Ok(inverted) = segment.inverted_index(self.fields.lsh) else {
                 continue;
             };
             let mut docs: Vec<u32> = Vec::new();
-            for &band in keys {
-                let term = Term::from_field_u64(self.fields.lsh, band);
+            for &bucket in &terms {
+                let term = Term::from_field_u64(self.fields.lsh, bucket);
                 let Ok(Some(mut postings)) =
                     inverted.read_postings(&term, IndexRecordOption::Basic)
                 else {
@@ -198,14 +200,7 @@ impl<'a> StoryBook<'a> {
                 if alive.is_some_and(|a| a.is_deleted(doc)) {
                     continue;
                 }
-                key.clear();
-                let Some(ord) = keys_col.term_ords(doc).next() else {
-                    continue;
-                };
-                if !keys_col.ord_to_str(ord, &mut key).unwrap_or(false) || self.stale.contains(&key)
-                {
-                    continue;
-                }
+                // Most candidates share a bucket by chance: compare first, read the key after.
                 bytes.clear();
                 let Some(ord) = sigs.term_ords(doc).next() else {
                     continue;
@@ -216,11 +211,23 @@ impl<'a> StoryBook<'a> {
                 let Some(other) = Signature::from_bytes(&bytes) else {
                     continue;
                 };
+                let other_date = dates.first(doc).and_then(from_date_key);
+                let containment = sig.containment(&other);
+                if containment < story::bar(date, other_date) {
+                    continue;
+                }
+                key.clear();
+                let Some(ord) = keys_col.term_ords(doc).next() else {
+                    continue;
+                };
+                if !keys_col.ord_to_str(ord, &mut key).unwrap_or(false) || self.stale.contains(&key)
+                {
+                    continue;
+                }
                 let Some(story) = stories.first(doc) else {
                     continue;
                 };
-                let date = dates.first(doc).and_then(from_date_key);
-                out.push((sig.containment(&other), date, story));
+                out.push((containment, other_date, story));
             }
         }
         out

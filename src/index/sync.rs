@@ -690,8 +690,8 @@ fn to_document(f: &schema::Fields, file: &SeedFile, p: Prepared, stamp: Stamp) -
     doc.add_u64(f.story, story);
     if let Some(sig) = &p.sig {
         doc.add_bytes(f.sig, &sig.to_bytes());
-        for band in sig.band_keys() {
-            doc.add_u64(f.lsh, band);
+        for term in sig.bucket_terms() {
+            doc.add_u64(f.lsh, term);
         }
     }
     doc
