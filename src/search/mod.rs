@@ -30,6 +30,8 @@ use coverage::{CoverageQuery, TermStat};
 
 /// Sort key of the date order: newest first, then the most relevant.
 type DateAndScore = (i64, f32);
+/// Documents in rank order, with their scores.
+type Ranked = Vec<(f32, DocAddress)>;
 
 /// Title matches count this much more than body matches.
 const TITLE_BOOST: f32 = 2.0;
@@ -418,7 +420,7 @@ fn top_docs<C: Collector>(
     sort: Sort,
     opts: &SearchOptions,
     extra: C,
-) -> Result<(Vec<(f32, DocAddress)>, C::Fruit), SearchError> {
+) -> Result<(Ranked, C::Fruit), SearchError> {
     let limit = opts.limit.max(1);
     Ok(match sort {
         Sort::Relevance => {
