@@ -3,8 +3,8 @@
 //!     cargo bench --bench search -- ../shared/corpus/xwlb
 //!
 //! Measures: full index build (median of 3; s, docs/s, MB/s), no-change re-sync (median of 5),
-//! search + excerpt latency p50/p99 over realistic queries drawn from the corpus, and the
-//! process's peak RSS.
+//! search + excerpt latency p50/p99 over realistic queries drawn from the corpus (one hit per
+//! story, and the same queries without grouping as the baseline), and the process's peak RSS.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -109,10 +109,20 @@ fn main() {
     for q in &qs {
         let _ = search::search(&index, q, &opts); // warm caches
     }
+    // Grouped (one hit per story, as users see it) and flat (every copy) interleaved, query by
+    // query, so that the cost of grouping is measured against a baseline of the same run.
+    let flat_opts = SearchOptions {
+        group: false,
+        ..opts
+    };
     let mut lat = Vec::new();
+    let mut flat_lat = Vec::new();
     let mut zero = 0;
     for _ in 0..3 {
         for q in &qs {
+            let started = Instant::now();
+            let _ = search::search(&index, q, &flat_opts);
+            flat_lat.push(started.elapsed());
             let started = Instant::now();
             let r = search::search(&index, q, &opts);
             lat.push(started.elapsed());
@@ -125,6 +135,7 @@ fn main() {
         }
     }
     lat.sort();
+    flat_lat.sort();
     let secs = build.as_secs_f64();
     println!(
         "corpus: {} ({docs} docs, {:.1} MB)",
@@ -153,6 +164,13 @@ fn main() {
         percentile(&lat, 0.99).as_secs_f64() * 1e3,
         lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
         zero / 3
+    );
+    println!(
+        "  the same queries without grouping (every copy a hit): p50 {:.2} ms, p99 {:.2} ms; grouped/flat p50 {:.3}, p99 {:.3}",
+        percentile(&flat_lat, 0.5).as_secs_f64() * 1e3,
+        percentile(&flat_lat, 0.99).as_secs_f64() * 1e3,
+        percentile(&lat, 0.5).as_secs_f64() / percentile(&flat_lat, 0.5).as_secs_f64(),
+        percentile(&lat, 0.99).as_secs_f64() / percentile(&flat_lat, 0.99).as_secs_f64()
     );
     println!(
         "peak RSS: {:.0} MB after the first build, {:.0} MB at the end (3 builds + queries in one process)",
