@@ -397,8 +397,8 @@ impl Driver {
             self.store
                 .upsert_subscription(
                     *chat,
-                    "08:00",
-                    "Asia/Shanghai",
+                    eight,
+                    tz,
                     "",
                     (due - chrono::Duration::hours(1)).timestamp(),
                 )
@@ -678,7 +678,12 @@ fn main() -> ExitCode {
     let (burst_qs, during_qs) = rest.split_at(BURST);
 
     let store = Arc::new(Store::open(data.path()).expect("open store"));
-    let app = Arc::new(App::new(index, store, Settings::default(), corpus.clone()));
+    let app = Arc::new(App::new(
+        index,
+        store.clone(),
+        Settings::default(),
+        corpus.clone(),
+    ));
 
     // The fake Bot API on a thread of its own.
     let (fake, fake_thread) = FakeApi::start_on_own_thread();
@@ -694,7 +699,7 @@ fn main() -> ExitCode {
         ))
         .expect("start the bot");
     // The digest scheduler shares the outbox, as in `serve`.
-    let scheduler = Scheduler::new(app.clone(), outbox.clone());
+    let scheduler = Scheduler::new(app.subscriptions(), outbox.clone());
 
     let driver_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -702,7 +707,7 @@ fn main() -> ExitCode {
         .expect("driver runtime");
     let mut d = Driver {
         fake: fake.clone(),
-        store: app.store.clone(),
+        store,
         next_chat: 100_000,
         next_update_id: 0,
         replies: 0,

@@ -145,7 +145,7 @@ fn main() -> ExitCode {
             ""
         };
         store
-            .upsert_subscription(chat, "08:00", "Asia/Shanghai", keywords, created)
+            .upsert_subscription(chat, eight, tz, keywords, created)
             .expect("subscribe");
     }
 
@@ -157,7 +157,7 @@ fn main() -> ExitCode {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let sender: Arc<dyn DigestSender> =
         Arc::new(Outbox::new(fake.bot(), FakeApi::TOKEN.to_owned()));
-    let scheduler = Scheduler::new(app, sender);
+    let scheduler = Scheduler::new(app.subscriptions(), sender);
     let started = Instant::now();
     let (report, _next) = rt.block_on(scheduler.run_due(now));
     let wall = started.elapsed();

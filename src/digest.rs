@@ -311,6 +311,50 @@ fn pack(blocks: &[Block], max: usize) -> Vec<String> {
         .collect()
 }
 
+/// What to send when nothing is new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenEmpty {
+    /// The short "nothing new today" note (`/digest`, the CLI, DIGEST_SEND_EMPTY).
+    Note,
+    /// Nothing at all (a scheduled digest by default).
+    Nothing,
+}
+
+/// A digest ready to send: its messages, and what the delivery record needs.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    /// Telegram HTML messages, in order (none when empty and [`WhenEmpty::Nothing`]).
+    pub parts: Vec<String>,
+    /// Stories listed.
+    pub items: usize,
+    /// Where the next digest starts (see [`Digest::cursor`]).
+    pub cursor: Option<u64>,
+}
+
+/// The one digest flow, for the scheduler, `/digest` and `jianbao digest`: select what is new
+/// since `since` (matching `keywords`), render it under the `label` (the local date), or the
+/// empty note.
+pub fn compose(
+    index: &SearchIndex,
+    since: Since,
+    keywords: &str,
+    max_items: usize,
+    label: &str,
+    when_empty: WhenEmpty,
+) -> Result<Composed, tantivy::TantivyError> {
+    let digest = select(index, since, keywords, max_items)?;
+    let parts = match (digest.items.is_empty(), when_empty) {
+        (false, _) => render(&digest, label, keywords),
+        (true, WhenEmpty::Note) => vec![render_empty(label)],
+        (true, WhenEmpty::Nothing) => Vec::new(),
+    };
+    Ok(Composed {
+        parts,
+        items: digest.items.len(),
+        cursor: digest.cursor,
+    })
+}
+
 /// The note sent instead of an empty digest when DIGEST_SEND_EMPTY is on.
 pub fn render_empty(label: &str) -> String {
     format!("📰 <b>简报 · {}</b>\n今天没有新文章。", escape_html(label))

@@ -19,4 +19,5 @@ pub mod scheduler;
 pub mod search;
 pub mod store;
 pub mod story;
+pub mod subscriptions;
 pub mod text;

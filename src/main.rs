@@ -266,22 +266,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => now.timestamp() - 24 * 3600,
             };
             let keywords = keywords.join(" ");
-            let digest = jianbao::digest::select(
+            let label = jianbao::schedule::local_date(settings.default_tz, now)
+                .format("%Y-%m-%d")
+                .to_string();
+            let composed = jianbao::digest::compose(
                 &index,
                 jianbao::digest::Since::Time(since_ts),
                 &keywords,
                 settings.digest_max_items,
+                &label,
+                jianbao::digest::WhenEmpty::Note,
             )?;
-            let label = jianbao::schedule::local_date(settings.default_tz, now)
-                .format("%Y-%m-%d")
-                .to_string();
             let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
-            let parts = if digest.items.is_empty() {
-                vec![jianbao::digest::render_empty(&label)]
-            } else {
-                jianbao::digest::render(&digest, &label, &keywords)
-            };
-            for part in parts {
+            for part in composed.parts {
                 println!("{}\n", jianbao::console::html_to_terminal(&part, color));
             }
             Ok(ExitCode::SUCCESS)
@@ -309,7 +306,7 @@ fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
         let outbox = Arc::new(jianbao::bot::Outbox::new(bot, token.clone()));
         let running = jianbao::bot::start(app.clone(), outbox.clone(), &token).await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let scheduler = jianbao::scheduler::Scheduler::new(app.clone(), outbox.clone());
+        let scheduler = jianbao::scheduler::Scheduler::new(app.subscriptions(), outbox.clone());
         let tasks = [
             tokio::spawn(scheduler.run(stop_rx.clone())),
             tokio::spawn(jianbao::rescan::run(

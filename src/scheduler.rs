@@ -11,14 +11,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveTime, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::app::App;
-use crate::config::parse_time;
-use crate::digest::{self, Since};
-use crate::schedule;
-use crate::store::Subscription;
+use crate::subscriptions::{Subscription, Subscriptions};
 
 /// How a message send ended, as the scheduler needs to know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,50 +54,30 @@ pub struct PassReport {
 }
 
 pub struct Scheduler {
-    app: Arc<App>,
+    subscriptions: Arc<Subscriptions>,
     sender: Arc<dyn DigestSender>,
 }
 
-/// A subscription's schedule, parsed.
-fn schedule_of(app: &App, sub: &Subscription) -> (Tz, NaiveTime) {
-    let tz = sub.tz.parse().unwrap_or(app.settings.default_tz);
-    let time = parse_time(&sub.time).unwrap_or(app.settings.digest_time);
-    (tz, time)
-}
-
-/// The local date whose digest `sub` is owed at `now`, if any. After downtime only the
-/// latest missed day is owed: one digest covering everything since the last one.
-pub fn owed(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Option<chrono::NaiveDate> {
-    if !app.settings.chat_allowed(sub.chat_id) {
-        // Removed from ALLOWED_CHAT_IDS: revocation stops deliveries (the subscription is
-        // kept, so re-allowing the chat resumes them; /unsubscribe still works).
-        return None;
-    }
-    let (tz, time) = schedule_of(app, sub);
-    let date = schedule::owed_date(tz, time, now);
-    let due_at = schedule::local_instant(tz, date, time);
-    if due_at.timestamp() < sub.created_at {
-        return None; // subscribed after that day's time: the first digest is the next one
-    }
-    let last = app.store.last_delivery_date(sub.chat_id).ok().flatten();
-    let date_text = date.format("%Y-%m-%d").to_string();
-    if sub.failed_date.as_deref() == Some(date_text.as_str()) {
-        return None; // unreachable today already: try again tomorrow
-    }
-    match last {
-        Some(last) if last >= date_text => None,
-        _ => Some(date),
-    }
+/// The local date whose digest `sub` is owed at `now`, if any (see [`Subscriptions::owed`]).
+pub fn owed(
+    subscriptions: &Subscriptions,
+    sub: &Subscription,
+    now: DateTime<Utc>,
+) -> Option<NaiveDate> {
+    subscriptions.owed(sub, now)
 }
 
 impl Scheduler {
-    pub fn new(app: Arc<App>, sender: Arc<dyn DigestSender>) -> Scheduler {
-        Scheduler { app, sender }
+    pub fn new(subscriptions: Arc<Subscriptions>, sender: Arc<dyn DigestSender>) -> Scheduler {
+        Scheduler {
+            subscriptions,
+            sender,
+        }
     }
 
     /// Delivers every digest owed at `now`; returns when the next one is due.
     pub async fn run_due(&self, now: DateTime<Utc>) -> (PassReport, Option<DateTime<Utc>>) {
-        let subs = match self.app.store.active_subscriptions() {
+        let subs = match self.subscriptions.active() {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!("scheduler: cannot read subscriptions: {e}");
@@ -112,9 +87,9 @@ impl Scheduler {
                 );
             }
         };
-        let due: Vec<(Subscription, chrono::NaiveDate)> = subs
+        let due: Vec<(Subscription, NaiveDate)> = subs
             .iter()
-            .filter_map(|s| owed(&self.app, s, now).map(|d| (s.clone(), d)))
+            .filter_map(|s| self.subscriptions.owed(s, now).map(|d| (s.clone(), d)))
             .collect();
         let mut report = PassReport::default();
         let mut retry_soon = false;
@@ -122,10 +97,10 @@ impl Scheduler {
         let mut tasks = tokio::task::JoinSet::new();
         for (sub, date) in due {
             let permit = semaphore.clone().acquire_owned().await;
-            let (app, sender) = (self.app.clone(), self.sender.clone());
+            let (subscriptions, sender) = (self.subscriptions.clone(), self.sender.clone());
             tasks.spawn(async move {
                 let _permit = permit;
-                deliver(&app, sender.as_ref(), sub, date, now).await
+                deliver(&subscriptions, sender.as_ref(), sub, date, now).await
             });
         }
         while let Some(result) = tasks.join_next().await {
@@ -153,20 +128,12 @@ impl Scheduler {
 
     /// The earliest next due time over all active subscriptions.
     pub fn next_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let subs = self.app.store.active_subscriptions().ok()?;
-        subs.iter()
-            .filter(|s| self.app.settings.chat_allowed(s.chat_id))
-            .map(|s| {
-                let (tz, time) = schedule_of(&self.app, s);
-                schedule::next_due(tz, time, now)
-            })
-            .min()
+        self.subscriptions.next_due(now)
     }
 
     /// Runs until `stop` resolves: deliver what is owed (missed digests first), sleep until the
     /// next due time or a subscription change.
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let changed = self.app.schedule_changed.clone();
         loop {
             let now = Utc::now();
             let (report, next) = self.run_due(now).await;
@@ -180,7 +147,7 @@ impl Scheduler {
             let sleep_for = sleep_for.min(Duration::from_secs(3600));
             tokio::select! {
                 _ = tokio::time::sleep(sleep_for) => {}
-                _ = changed.notified() => {}
+                _ = self.subscriptions.changed().notified() => {}
                 _ = stop.changed() => return,
             }
             if *stop.borrow() {
@@ -202,44 +169,28 @@ enum Outcome {
 
 /// Sends one chat's digest for `date` and records it.
 async fn deliver(
-    app: &Arc<App>,
+    subscriptions: &Arc<Subscriptions>,
     sender: &dyn DigestSender,
     sub: Subscription,
-    date: chrono::NaiveDate,
+    date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let since = sub
-        .cursor_seq
-        .map_or(Since::Time(now.timestamp() - 24 * 3600), Since::Seq);
-    let keywords = sub.keywords.clone();
-    let max = app.settings.digest_max_items;
-    let app2 = app.clone();
-    let selected =
-        tokio::task::spawn_blocking(move || digest::select(&app2.index, since, &keywords, max))
-            .await;
-    let digest = match selected {
-        Ok(Ok(d)) => d,
+    let (service, wanted) = (subscriptions.clone(), sub.clone());
+    let composed =
+        tokio::task::spawn_blocking(move || service.scheduled_digest(&wanted, date, now)).await;
+    let composed = match composed {
+        Ok(Ok(c)) => c,
         other => {
             tracing::error!("digest for chat {} failed: {:?}", sub.chat_id, other.err());
             return Outcome::Failed;
         }
     };
-    let label = date.format("%Y-%m-%d").to_string();
-    let parts = if digest.items.is_empty() {
-        if app.settings.digest_send_empty {
-            vec![digest::render_empty(&label)]
-        } else {
-            Vec::new()
-        }
-    } else {
-        digest::render(&digest, &label, &sub.keywords)
-    };
     let mut chat_id = sub.chat_id;
     let mut migrated = false;
-    for part in &parts {
+    for part in &composed.parts {
         let mut result = sender.send_html(chat_id, part.clone()).await;
         if let Delivery::Migrated(new_id) = result {
-            if let Err(e) = app.store.migrate_chat(chat_id, new_id) {
+            if let Err(e) = subscriptions.migrate(chat_id, new_id) {
                 tracing::error!("cannot move subscription {chat_id} to {new_id}: {e}");
                 return Outcome::Failed;
             }
@@ -250,9 +201,8 @@ async fn deliver(
         match result {
             Delivery::Sent(_) => {}
             Delivery::Gone(reason) => {
-                let disabled = app
-                    .store
-                    .record_failure(chat_id, DISABLE_AFTER_FAILURES, &label)
+                let disabled = subscriptions
+                    .record_failure(chat_id, DISABLE_AFTER_FAILURES, date)
                     .unwrap_or(false);
                 if disabled {
                     tracing::warn!(
@@ -265,18 +215,12 @@ async fn deliver(
             Delivery::Migrated(_) | Delivery::Failed(_) => return Outcome::Failed,
         }
     }
-    if let Err(e) = app.store.record_delivery(
-        chat_id,
-        &label,
-        digest.items.len(),
-        digest.cursor,
-        now.timestamp(),
-    ) {
+    if let Err(e) = subscriptions.record_delivery(chat_id, date, &composed, now) {
         tracing::error!("chat {chat_id}: digest sent but not recorded: {e}");
     }
     if migrated {
         Outcome::Migrated
-    } else if parts.is_empty() {
+    } else if composed.parts.is_empty() {
         Outcome::Empty
     } else {
         Outcome::Delivered

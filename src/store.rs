@@ -5,7 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use chrono::{NaiveDate, NaiveTime};
+use chrono_tz::Tz;
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::search::Sort;
 
 /// Each entry moves the schema one version up; never edit an entry once released.
 const MIGRATIONS: &[&str] = &[
@@ -63,6 +67,8 @@ pub enum StoreError {
     },
     #[error("database {0} was written by a newer jianbao (schema version {1}); upgrade jianbao")]
     TooNew(PathBuf, i64),
+    #[error("the subscription of chat {0} is gone right after it was written")]
+    Missing(i64),
 }
 
 /// A stored search, as a page button refers to it.
@@ -71,17 +77,16 @@ pub struct SavedSearch {
     pub id: i64,
     pub nonce: u32,
     pub query: String,
-    pub sort: String,
+    pub sort: Sort,
 }
 
-/// A chat's digest subscription.
+/// A chat's digest subscription, typed: the database's text columns are parsed once, here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
     pub chat_id: i64,
-    /// Local time of day, `HH:MM`.
-    pub time: String,
-    /// IANA time zone name.
-    pub tz: String,
+    /// Local time of day.
+    pub time: NaiveTime,
+    pub tz: Tz,
     /// Optional filter, same syntax as /search.
     pub keywords: String,
     /// Ingest sequence up to which articles were already sent (None: nothing sent yet).
@@ -90,7 +95,40 @@ pub struct Subscription {
     pub failures: u32,
     pub enabled: bool,
     /// Local date of the last attempt that found the chat unreachable.
-    pub failed_date: Option<String>,
+    pub failed_date: Option<NaiveDate>,
+}
+
+/// How times and dates are written in the database (`HH:MM`, `YYYY-MM-DD`).
+const TIME_FORMAT: &str = "%H:%M";
+const DATE_FORMAT: &str = "%Y-%m-%d";
+
+fn time_text(time: NaiveTime) -> String {
+    time.format(TIME_FORMAT).to_string()
+}
+
+fn date_text(date: NaiveDate) -> String {
+    date.format(DATE_FORMAT).to_string()
+}
+
+fn sort_text(sort: Sort) -> &'static str {
+    match sort {
+        Sort::Relevance => "relevance",
+        Sort::Date => "date",
+    }
+}
+
+/// A column the bot wrote itself that does not parse (edited by hand, or damaged): an error
+/// for that row, never a silent default.
+fn bad_column(index: usize, what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        index,
+        rusqlite::types::Type::Text,
+        format!("not a valid {what}: {value:?}").into(),
+    )
+}
+
+fn parse_date(index: usize, text: &str) -> rusqlite::Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, DATE_FORMAT).map_err(|_| bad_column(index, "date", text))
 }
 
 pub struct Store {
@@ -157,7 +195,7 @@ impl Store {
         &self,
         chat_id: i64,
         query: &str,
-        sort: &str,
+        sort: Sort,
         now: i64,
     ) -> Result<SavedSearch, StoreError> {
         let nonce: u32 = rand_u32();
@@ -166,7 +204,7 @@ impl Store {
         let conn = self.conn();
         conn.execute(
             "INSERT INTO searches (nonce, chat_id, query, sort, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![nonce, chat_id, query, sort, now],
+            params![nonce, chat_id, query, sort_text(sort), now],
         )
         .map_err(|e| self.err(e))?;
         let id = conn.last_insert_rowid();
@@ -181,7 +219,7 @@ impl Store {
             id,
             nonce,
             query: query.to_owned(),
-            sort: sort.to_owned(),
+            sort,
         })
     }
 
@@ -202,7 +240,10 @@ impl Store {
                         id: r.get(0)?,
                         nonce: r.get(1)?,
                         query: r.get(2)?,
-                        sort: r.get(3)?,
+                        sort: match r.get::<_, String>(3)?.as_str() {
+                            "date" => Sort::Date,
+                            _ => Sort::Relevance,
+                        },
                     })
                 },
             )
@@ -214,8 +255,8 @@ impl Store {
     pub fn upsert_subscription(
         &self,
         chat_id: i64,
-        time: &str,
-        tz: &str,
+        time: NaiveTime,
+        tz: Tz,
         keywords: &str,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -224,7 +265,7 @@ impl Store {
                 "INSERT INTO subscriptions (chat_id, time, tz, keywords, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT(chat_id) DO UPDATE SET time = excluded.time, tz = excluded.tz,
                     keywords = excluded.keywords, enabled = 1, failures = 0, failed_date = NULL",
-                params![chat_id, time, tz, keywords, now],
+                params![chat_id, time_text(time), tz.name(), keywords, now],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))
@@ -232,7 +273,8 @@ impl Store {
 
     /// Remembers the chat's time zone and applies it to its subscription, if any. Returns
     /// whether the chat has a subscription.
-    pub fn set_timezone(&self, chat_id: i64, tz: &str) -> Result<bool, StoreError> {
+    pub fn set_timezone(&self, chat_id: i64, tz: Tz) -> Result<bool, StoreError> {
+        let tz = tz.name();
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         tx.execute(
@@ -252,12 +294,15 @@ impl Store {
     }
 
     /// The time zone the chat chose with /timezone, subscribed or not.
-    pub fn chat_timezone(&self, chat_id: i64) -> Result<Option<String>, StoreError> {
+    pub fn chat_timezone(&self, chat_id: i64) -> Result<Option<Tz>, StoreError> {
         self.conn()
             .query_row(
                 "SELECT tz FROM chat_zones WHERE chat_id = ?1",
                 params![chat_id],
-                |r| r.get(0),
+                |r| {
+                    let name: String = r.get(0)?;
+                    name.parse().map_err(|_| bad_column(0, "time zone", &name))
+                },
             )
             .optional()
             .map_err(|e| self.err(e))
@@ -284,7 +329,8 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Every enabled subscription.
+    /// Every enabled subscription. A row that does not parse is reported and left out: one
+    /// damaged row must not stop every other chat's digest.
     pub fn active_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
@@ -293,7 +339,14 @@ impl Store {
         let rows = stmt
             .query_map([], row_to_subscription)
             .map_err(|e| self.err(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+        let mut out = Vec::new();
+        for row in rows {
+            match row {
+                Ok(sub) => out.push(sub),
+                Err(e) => tracing::error!("{}: skipping a subscription: {e}", self.path.display()),
+            }
+        }
+        Ok(out)
     }
 
     pub fn count_subscriptions(&self) -> Result<u64, StoreError> {
@@ -308,12 +361,16 @@ impl Store {
     }
 
     /// The local date of the chat's last recorded digest.
-    pub fn last_delivery_date(&self, chat_id: i64) -> Result<Option<String>, StoreError> {
+    pub fn last_delivery_date(&self, chat_id: i64) -> Result<Option<NaiveDate>, StoreError> {
         self.conn()
             .query_row(
                 "SELECT MAX(local_date) FROM deliveries WHERE chat_id = ?1",
                 params![chat_id],
-                |r| r.get(0),
+                |r| {
+                    r.get::<_, Option<String>>(0)?
+                        .map(|text| parse_date(0, &text))
+                        .transpose()
+                },
             )
             .map_err(|e| self.err(e))
     }
@@ -323,11 +380,12 @@ impl Store {
     pub fn record_delivery(
         &self,
         chat_id: i64,
-        local_date: &str,
+        local_date: NaiveDate,
         items: usize,
         cursor_seq: Option<u64>,
         now: i64,
     ) -> Result<bool, StoreError> {
+        let local_date = date_text(local_date);
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         let inserted = tx
@@ -353,8 +411,9 @@ impl Store {
         &self,
         chat_id: i64,
         limit: u32,
-        local_date: &str,
+        local_date: NaiveDate,
     ) -> Result<bool, StoreError> {
+        let local_date = date_text(local_date);
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         tx.execute(
@@ -398,16 +457,22 @@ impl Store {
 const SUB_SELECT: &str = "SELECT chat_id, time, tz, keywords, cursor_seq, created_at, failures, enabled, failed_date FROM subscriptions";
 
 fn row_to_subscription(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
+    let time: String = r.get(1)?;
+    let tz: String = r.get(2)?;
     Ok(Subscription {
         chat_id: r.get(0)?,
-        time: r.get(1)?,
-        tz: r.get(2)?,
+        time: NaiveTime::parse_from_str(&time, TIME_FORMAT)
+            .map_err(|_| bad_column(1, "time", &time))?,
+        tz: tz.parse().map_err(|_| bad_column(2, "time zone", &tz))?,
         keywords: r.get(3)?,
         cursor_seq: r.get::<_, Option<i64>>(4)?.map(|s| s as u64),
         created_at: r.get(5)?,
         failures: r.get::<_, i64>(6)? as u32,
         enabled: r.get::<_, i64>(7)? != 0,
-        failed_date: r.get(8)?,
+        failed_date: r
+            .get::<_, Option<String>>(8)?
+            .map(|text| parse_date(8, &text))
+            .transpose()?,
     })
 }
 
@@ -503,15 +568,29 @@ impl InstanceLock {
 mod tests {
     use super::*;
 
+    fn t(text: &str) -> NaiveTime {
+        NaiveTime::parse_from_str(text, TIME_FORMAT).unwrap()
+    }
+
+    fn tz(name: &str) -> Tz {
+        name.parse().unwrap()
+    }
+
+    fn d(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, DATE_FORMAT).unwrap()
+    }
+
     #[test]
     fn migrations_apply_once_and_data_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
             store
-                .upsert_subscription(42, "08:00", "Asia/Shanghai", "", 1)
+                .upsert_subscription(42, t("08:00"), tz("Asia/Shanghai"), "", 1)
                 .unwrap();
-            let s = store.save_search(42, "人工智能", "relevance", 1).unwrap();
+            let s = store
+                .save_search(42, "人工智能", Sort::Relevance, 1)
+                .unwrap();
             assert_eq!(
                 store.load_search(42, s.id, s.nonce).unwrap(),
                 Some(s.clone())
@@ -529,7 +608,10 @@ mod tests {
             );
         }
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.subscription(42).unwrap().unwrap().tz, "Asia/Shanghai");
+        assert_eq!(
+            store.subscription(42).unwrap().unwrap().tz,
+            tz("Asia/Shanghai")
+        );
     }
 
     #[test]
@@ -537,13 +619,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let long = "经济".repeat(5000);
-        let s = store.save_search(1, &long, "relevance", 0).unwrap();
+        let s = store.save_search(1, &long, Sort::Relevance, 0).unwrap();
         let loaded = store.load_search(1, s.id, s.nonce).unwrap().unwrap();
         assert_eq!(loaded.query.chars().count(), MAX_SAVED_QUERY_CHARS);
         // The clean-up runs every 100th session: those of last month go.
         for _ in 0..99 {
             store
-                .save_search(1, "新", "relevance", SEARCH_TTL_SECS + 10)
+                .save_search(1, "新", Sort::Relevance, SEARCH_TTL_SECS + 10)
                 .unwrap();
         }
         assert_eq!(store.load_search(1, s.id, s.nonce).unwrap(), None);
@@ -553,16 +635,16 @@ mod tests {
     fn a_time_zone_is_remembered_without_a_subscription() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        assert!(!store.set_timezone(5, "Asia/Taipei").unwrap());
-        assert_eq!(
-            store.chat_timezone(5).unwrap().as_deref(),
-            Some("Asia/Taipei")
-        );
+        assert!(!store.set_timezone(5, tz("Asia/Taipei")).unwrap());
+        assert_eq!(store.chat_timezone(5).unwrap(), Some(tz("Asia/Taipei")));
         store
-            .upsert_subscription(5, "08:00", "Asia/Taipei", "", 1)
+            .upsert_subscription(5, t("08:00"), tz("Asia/Taipei"), "", 1)
             .unwrap();
-        assert!(store.set_timezone(5, "Europe/Berlin").unwrap());
-        assert_eq!(store.subscription(5).unwrap().unwrap().tz, "Europe/Berlin");
+        assert!(store.set_timezone(5, tz("Europe/Berlin")).unwrap());
+        assert_eq!(
+            store.subscription(5).unwrap().unwrap().tz,
+            tz("Europe/Berlin")
+        );
     }
 
     #[test]
@@ -599,22 +681,21 @@ mod tests {
     fn deliveries_are_recorded_once_and_move_the_cursor() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.upsert_subscription(7, "08:00", "UTC", "", 1).unwrap();
+        store
+            .upsert_subscription(7, t("08:00"), tz("UTC"), "", 1)
+            .unwrap();
         assert!(
             store
-                .record_delivery(7, "2024-07-10", 3, Some(10), 2)
+                .record_delivery(7, d("2024-07-10"), 3, Some(10), 2)
                 .unwrap()
         );
         assert!(
             !store
-                .record_delivery(7, "2024-07-10", 3, Some(10), 3)
+                .record_delivery(7, d("2024-07-10"), 3, Some(10), 3)
                 .unwrap()
         );
         assert_eq!(store.subscription(7).unwrap().unwrap().cursor_seq, Some(10));
-        assert_eq!(
-            store.last_delivery_date(7).unwrap().as_deref(),
-            Some("2024-07-10")
-        );
+        assert_eq!(store.last_delivery_date(7).unwrap(), Some(d("2024-07-10")));
     }
 
     #[test]
@@ -622,22 +703,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         store
-            .upsert_subscription(-1, "08:00", "UTC", "", 1)
+            .upsert_subscription(-1, t("08:00"), tz("UTC"), "", 1)
             .unwrap();
-        assert!(!store.record_failure(-1, 3, "2024-07-01").unwrap());
+        assert!(!store.record_failure(-1, 3, d("2024-07-01")).unwrap());
         assert!(
-            !store.record_failure(-1, 3, "2024-07-01").unwrap(),
+            !store.record_failure(-1, 3, d("2024-07-01")).unwrap(),
             "one strike per day"
         );
-        assert!(!store.record_failure(-1, 3, "2024-07-02").unwrap());
-        assert!(store.record_failure(-1, 3, "2024-07-03").unwrap());
+        assert!(!store.record_failure(-1, 3, d("2024-07-02")).unwrap());
+        assert!(store.record_failure(-1, 3, d("2024-07-03")).unwrap());
         assert!(store.active_subscriptions().unwrap().is_empty());
         store
-            .upsert_subscription(-2, "09:00", "UTC", "", 1)
+            .upsert_subscription(-2, t("09:00"), tz("UTC"), "", 1)
             .unwrap();
         store.migrate_chat(-2, -1002).unwrap();
         assert!(store.subscription(-2).unwrap().is_none());
-        assert_eq!(store.subscription(-1002).unwrap().unwrap().time, "09:00");
+        assert_eq!(store.subscription(-1002).unwrap().unwrap().time, t("09:00"));
     }
 
     #[test]

@@ -111,14 +111,20 @@ async fn a_killed_fan_out_resumes_and_every_chat_gets_its_digest() {
     let tz = chrono_tz::Asia::Shanghai;
     let due = (now - chrono::Duration::minutes(1))
         .with_timezone(&tz)
-        .format("%H:%M")
-        .to_string();
+        .time();
+    // Minutes, as /subscribe takes them.
+    let due = chrono::NaiveTime::from_hms_opt(
+        chrono::Timelike::hour(&due),
+        chrono::Timelike::minute(&due),
+        0,
+    )
+    .unwrap();
     let chats: Vec<i64> = (0..150).map(|i| 10_000 + i).collect();
     {
         let store = jianbao::store::Store::open(data.path()).unwrap();
         for &c in &chats {
             store
-                .upsert_subscription(c, &due, "Asia/Shanghai", "", now.timestamp() - 86_400)
+                .upsert_subscription(c, due, tz, "", now.timestamp() - 86_400)
                 .unwrap();
         }
     }

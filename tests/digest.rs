@@ -156,7 +156,7 @@ fn start(dirs: &Dirs, settings: Settings, fake: &FakeApi) -> Bot {
             FakeApi::TOKEN.to_owned(),
             30,
         ));
-        let scheduler = Scheduler::new(app.clone(), sender);
+        let scheduler = Scheduler::new(app.subscriptions(), sender);
         Bot {
             index,
             store,
@@ -172,20 +172,26 @@ fn with_settings(bot: &Bot, settings: Settings, fake: &FakeApi) -> Scheduler {
         bot.index.clone(),
         bot.store.clone(),
         settings,
-        bot.app.seeds_dir.clone(),
+        bot.app.seeds_dir().to_path_buf(),
     ));
     let sender: Arc<dyn DigestSender> = Arc::new(Outbox::with_limits(
         fake.bot(),
         FakeApi::TOKEN.to_owned(),
         30,
     ));
-    Scheduler::new(app, sender)
+    Scheduler::new(app.subscriptions(), sender)
 }
 
 impl Bot {
     fn subscribe(&self, chat_id: i64, tz: &str, keywords: &str, created_at: DateTime<Utc>) {
         self.store
-            .upsert_subscription(chat_id, "08:00", tz, keywords, created_at.timestamp())
+            .upsert_subscription(
+                chat_id,
+                chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+                tz.parse().unwrap(),
+                keywords,
+                created_at.timestamp(),
+            )
             .unwrap();
     }
 
@@ -196,7 +202,7 @@ impl Bot {
     /// What the rescan task does when files change.
     fn rescan(&self) {
         let report =
-            tokio::task::block_in_place(|| self.index.sync(&self.app.seeds_dir, None).unwrap());
+            tokio::task::block_in_place(|| self.index.sync(self.app.seeds_dir(), None).unwrap());
         assert!(
             report.changed(),
             "the rescan should have found the new files: {report:?}"
@@ -212,7 +218,10 @@ impl Bot {
     }
 
     fn last_delivery(&self, chat_id: i64) -> Option<String> {
-        self.store.last_delivery_date(chat_id).unwrap()
+        self.store
+            .last_delivery_date(chat_id)
+            .unwrap()
+            .map(|d| d.to_string())
     }
 }
 
@@ -315,7 +324,7 @@ async fn each_chat_gets_its_digest_at_its_own_local_time_exactly_once() {
     assert_eq!(bot.run(t_a + Duration::hours(3)).await.0, nothing());
     assert!(
         scheduler::owed(
-            &bot.app,
+            &bot.app.subscriptions(),
             &bot.store.subscription(c).unwrap().unwrap(),
             t_a + Duration::hours(3)
         )
@@ -502,7 +511,11 @@ async fn scheduler_delivers_at_local_eight_on_both_sides_of_dst_changes() {
 
     // Saturday 2024-03-09, EST: due at 13:00Z.
     assert_eq!(
-        scheduler::owed(&bot.app, &sub(), utc("2024-03-09T12:59:00Z")),
+        scheduler::owed(
+            &bot.app.subscriptions(),
+            &sub(),
+            utc("2024-03-09T12:59:00Z")
+        ),
         None
     );
     assert_eq!(
@@ -510,7 +523,11 @@ async fn scheduler_delivers_at_local_eight_on_both_sides_of_dst_changes() {
         (nothing(), Some(utc("2024-03-09T13:00:00Z")))
     );
     assert_eq!(
-        scheduler::owed(&bot.app, &sub(), utc("2024-03-09T13:00:00Z")),
+        scheduler::owed(
+            &bot.app.subscriptions(),
+            &sub(),
+            utc("2024-03-09T13:00:00Z")
+        ),
         Some(ymd("2024-03-09"))
     );
     let (report, next) = bot.run(utc("2024-03-09T13:00:00Z")).await;
@@ -518,12 +535,20 @@ async fn scheduler_delivers_at_local_eight_on_both_sides_of_dst_changes() {
     // Sunday 2024-03-10 is in EDT: 08:00 local is 12:00Z, 23 hours later.
     assert_eq!(next, Some(utc("2024-03-10T12:00:00Z")));
     assert_eq!(
-        scheduler::owed(&bot.app, &sub(), utc("2024-03-10T11:59:00Z")),
+        scheduler::owed(
+            &bot.app.subscriptions(),
+            &sub(),
+            utc("2024-03-10T11:59:00Z")
+        ),
         None
     );
     assert_eq!(bot.run(utc("2024-03-10T11:59:00Z")).await.0, nothing());
     assert_eq!(
-        scheduler::owed(&bot.app, &sub(), utc("2024-03-10T12:00:00Z")),
+        scheduler::owed(
+            &bot.app.subscriptions(),
+            &sub(),
+            utc("2024-03-10T12:00:00Z")
+        ),
         Some(ymd("2024-03-10"))
     );
     let (report, next) = bot.run(utc("2024-03-10T12:00:00Z")).await;
@@ -554,12 +579,20 @@ async fn scheduler_delivers_at_local_eight_on_both_sides_of_dst_changes() {
     assert_eq!(next, Some(utc("2024-10-27T07:00:00Z")), "25 hours later");
     // 06:00Z on the 27th is 07:00 CET: not yet.
     assert_eq!(
-        scheduler::owed(&bot.app, &sub(), utc("2024-10-27T06:30:00Z")),
+        scheduler::owed(
+            &bot.app.subscriptions(),
+            &sub(),
+            utc("2024-10-27T06:30:00Z")
+        ),
         None
     );
     assert_eq!(bot.run(utc("2024-10-27T06:30:00Z")).await.0, nothing());
     assert_eq!(
-        scheduler::owed(&bot.app, &sub(), utc("2024-10-27T07:00:00Z")),
+        scheduler::owed(
+            &bot.app.subscriptions(),
+            &sub(),
+            utc("2024-10-27T07:00:00Z")
+        ),
         Some(ymd("2024-10-27"))
     );
     assert_eq!(bot.run(utc("2024-10-27T07:00:00Z")).await.0, delivered(1));
@@ -1093,8 +1126,12 @@ async fn a_migrated_group_gets_its_digest_at_the_new_id_and_keeps_it() {
         .unwrap()
         .expect("the subscription moved");
     assert_eq!(
-        (moved.time.as_str(), moved.tz.as_str(), moved.enabled),
-        ("08:00", "Asia/Shanghai", true)
+        (
+            moved.time.format("%H:%M").to_string(),
+            moved.tz.name(),
+            moved.enabled
+        ),
+        ("08:00".to_owned(), "Asia/Shanghai", true)
     );
     assert!(moved.cursor_seq.is_some());
     assert_eq!(
@@ -1382,7 +1419,7 @@ async fn a_transient_failure_is_retried_soon_and_delivered_once() {
         chat: flaky,
         fail: std::sync::atomic::AtomicUsize::new(2),
     };
-    let scheduler = Scheduler::new(bot.app.clone(), Arc::new(sender));
+    let scheduler = Scheduler::new(bot.app.subscriptions(), Arc::new(sender));
 
     let now = t + Duration::minutes(1);
     let (report, next) = scheduler.run_due(now).await;

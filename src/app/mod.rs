@@ -11,13 +11,12 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::config::{Settings, parse_time};
-use crate::digest::{self, Since};
 use crate::fulltext;
 use crate::index::SearchIndex;
 use crate::render::{self, escape_html};
-use crate::schedule;
 use crate::search::{self, SearchError, SearchOptions, SearchResults, Sort};
-use crate::store::{Store, Subscription};
+use crate::store::Store;
+use crate::subscriptions::{Subscription, Subscriptions};
 pub use command::Command;
 
 /// Where a message came from.
@@ -97,14 +96,14 @@ pub struct InlineArticle {
 
 /// Shared state of the conversation.
 pub struct App {
-    pub index: Arc<SearchIndex>,
-    pub store: Arc<Store>,
-    pub settings: Settings,
-    pub seeds_dir: PathBuf,
+    index: Arc<SearchIndex>,
+    /// Search sessions behind page buttons.
+    store: Arc<Store>,
+    subscriptions: Arc<Subscriptions>,
+    settings: Settings,
+    seeds_dir: PathBuf,
     /// Known after getMe; commands addressed to other bots are ignored.
-    pub bot_username: RwLock<String>,
-    /// Woken when subscriptions change, so the scheduler recomputes its next wake-up.
-    pub schedule_changed: Arc<tokio::sync::Notify>,
+    bot_username: RwLock<String>,
 }
 
 const NOT_ALLOWED: &str = "抱歉，这个机器人只对授权的聊天开放。";
@@ -120,14 +119,32 @@ impl App {
         settings: Settings,
         seeds_dir: PathBuf,
     ) -> App {
+        let subscriptions = Arc::new(Subscriptions::new(
+            store.clone(),
+            index.clone(),
+            settings.clone(),
+        ));
         App {
             index,
             store,
+            subscriptions,
             settings,
             seeds_dir,
             bot_username: RwLock::new(String::new()),
-            schedule_changed: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// The subscription service (the scheduler's, too).
+    pub fn subscriptions(&self) -> Arc<Subscriptions> {
+        self.subscriptions.clone()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn seeds_dir(&self) -> &std::path::Path {
+        &self.seeds_dir
     }
 
     pub fn set_bot_username(&self, name: &str) {
@@ -226,7 +243,7 @@ impl App {
                 let saved = if pages > 1 {
                     match self
                         .store
-                        .save_search(chat_id, query, "relevance", now.timestamp())
+                        .save_search(chat_id, query, Sort::Relevance, now.timestamp())
                     {
                         Ok(s) => Some(s),
                         Err(e) => {
@@ -280,11 +297,7 @@ impl App {
             }
         };
         let per_page = self.settings.results_per_page;
-        let sort = if saved.sort == "date" {
-            Sort::Date
-        } else {
-            Sort::Relevance
-        };
+        let sort = saved.sort;
         let run = |page: usize| {
             let opts = SearchOptions {
                 limit: per_page,
@@ -455,7 +468,7 @@ impl App {
             .filter(|_| info.synced_at > 0)
             .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_else(|| "—".to_owned());
-        let subscribers = self.store.count_subscriptions().unwrap_or(0);
+        let subscribers = self.subscriptions.count().unwrap_or(0);
         let sources = crate::index::count_sources(&self.index.searcher());
         Reply::text(format!(
             "📊 <b>统计</b>\n文章：{}\n来源：{}\n索引大小：{:.1} MB\n上次同步：{} ({})\n订阅：{}",
@@ -500,11 +513,11 @@ impl App {
         let mut parts = args.splitn(2, char::is_whitespace);
         let first = parts.next().unwrap_or_default();
         let (time, keywords) = match parse_time(first) {
-            Some(t) => (t, parts.next().unwrap_or_default().trim().to_owned()),
+            Some(t) => (Some(t), parts.next().unwrap_or_default().trim().to_owned()),
             None if first.contains(':') || first.contains('：') => {
                 return Reply::text("时间格式不对，请用 HH:MM，例如 /subscribe 07:30");
             }
-            None => (self.settings.digest_time, args.trim().to_owned()),
+            None => (None, args.trim().to_owned()),
         };
         let keywords: String = keywords
             .chars()
@@ -516,41 +529,28 @@ impl App {
                 return Reply::text(format!("关键词里没有可搜索的词。\n{}", usage_hint()));
             }
         }
-        let existing = self.store.subscription(chat_id).ok().flatten();
-        let tz_name = match &existing {
-            Some(s) => s.tz.clone(),
-            None => self.chat_zone(chat_id).name().to_owned(),
-        };
-        let time_text = time.format("%H:%M").to_string();
-        if let Err(e) = self.store.upsert_subscription(
-            chat_id,
-            &time_text,
-            &tz_name,
-            &keywords,
-            now.timestamp(),
-        ) {
-            tracing::error!("subscribe failed: {e}");
-            return Reply::text("订阅失败，请稍后再试。");
+        match self.subscriptions.subscribe(chat_id, time, &keywords, now) {
+            Ok(done) => {
+                let verb = if done.updated {
+                    "已更新订阅"
+                } else {
+                    "已订阅每日简报"
+                };
+                Reply::text(format!(
+                    "✅ {verb}。\n{}",
+                    self.describe_subscription(&done.subscription, now)
+                ))
+            }
+            Err(e) => {
+                tracing::error!("subscribe failed: {e}");
+                Reply::text("订阅失败，请稍后再试。")
+            }
         }
-        self.schedule_changed.notify_one();
-        let verb = if existing.is_some() {
-            "已更新订阅"
-        } else {
-            "已订阅每日简报"
-        };
-        let sub = self.store.subscription(chat_id).ok().flatten();
-        let details = sub
-            .map(|s| self.describe_subscription(&s, now))
-            .unwrap_or_default();
-        Reply::text(format!("✅ {verb}。\n{details}"))
     }
 
     fn unsubscribe_reply(&self, chat_id: i64) -> Reply {
-        match self.store.delete_subscription(chat_id) {
-            Ok(true) => {
-                self.schedule_changed.notify_one();
-                Reply::text("已取消订阅。想再订阅时发送 /subscribe。")
-            }
+        match self.subscriptions.unsubscribe(chat_id) {
+            Ok(true) => Reply::text("已取消订阅。想再订阅时发送 /subscribe。"),
             Ok(false) => Reply::text("这个聊天没有订阅。发送 /subscribe 订阅每日简报。"),
             Err(e) => {
                 tracing::error!("unsubscribe failed: {e}");
@@ -560,7 +560,7 @@ impl App {
     }
 
     fn subscription_reply(&self, chat_id: i64, now: DateTime<Utc>) -> Reply {
-        match self.store.subscription(chat_id) {
+        match self.subscriptions.get(chat_id) {
             Ok(Some(s)) if s.enabled => Reply::text(format!(
                 "📬 <b>订阅设置</b>\n{}",
                 self.describe_subscription(&s, now)
@@ -577,9 +577,7 @@ impl App {
     }
 
     fn describe_subscription(&self, s: &Subscription, now: DateTime<Utc>) -> String {
-        let tz: Tz = s.tz.parse().unwrap_or(self.settings.default_tz);
-        let time = parse_time(&s.time).unwrap_or(self.settings.digest_time);
-        let next = schedule::next_due(tz, time, now).with_timezone(&tz);
+        let next = self.subscriptions.next_due_of(s, now).with_timezone(&s.tz);
         let keywords = if s.keywords.is_empty() {
             "（全部文章）".to_owned()
         } else {
@@ -587,8 +585,8 @@ impl App {
         };
         format!(
             "时间：每天 {}（{}）\n关键词：{}\n下次推送：{}",
-            escape_html(&s.time),
-            escape_html(&s.tz),
+            s.time.format("%H:%M"),
+            escape_html(s.tz.name()),
             keywords,
             next.format("%Y-%m-%d %H:%M")
         )
@@ -620,10 +618,9 @@ impl App {
                 escape_html(&echo(name, 64))
             ));
         };
-        match self.store.set_timezone(chat_id, tz.name()) {
+        match self.subscriptions.set_timezone(chat_id, tz) {
             Ok(true) => {
-                self.schedule_changed.notify_one();
-                let sub = self.store.subscription(chat_id).ok().flatten();
+                let sub = self.subscriptions.get(chat_id).ok().flatten();
                 let details = sub
                     .map(|s| self.describe_subscription(&s, now))
                     .unwrap_or_default();
@@ -643,40 +640,10 @@ impl App {
         }
     }
 
-    /// The zone the chat chose with /timezone, or the default.
-    fn chat_zone(&self, chat_id: i64) -> Tz {
-        self.store
-            .chat_timezone(chat_id)
-            .ok()
-            .flatten()
-            .and_then(|name| name.parse().ok())
-            .unwrap_or(self.settings.default_tz)
-    }
-
     /// `/digest`: what the next digest would hold, now; the schedule and cursor stay as they are.
     fn digest_now(&self, chat_id: i64, now: DateTime<Utc>) -> Vec<Reply> {
-        let sub = self.store.subscription(chat_id).ok().flatten();
-        let keywords = sub.as_ref().map(|s| s.keywords.clone()).unwrap_or_default();
-        let since = sub
-            .as_ref()
-            .and_then(|s| s.cursor_seq)
-            .map_or(Since::Time(now.timestamp() - 24 * 3600), Since::Seq);
-        let tz: Tz = sub
-            .as_ref()
-            .and_then(|s| s.tz.parse().ok())
-            .unwrap_or_else(|| self.chat_zone(chat_id));
-        let label = schedule::local_date(tz, now).format("%Y-%m-%d").to_string();
-        match digest::select(
-            &self.index,
-            since,
-            &keywords,
-            self.settings.digest_max_items,
-        ) {
-            Ok(d) if d.items.is_empty() => vec![Reply::text(digest::render_empty(&label))],
-            Ok(d) => digest::render(&d, &label, &keywords)
-                .into_iter()
-                .map(Reply::text)
-                .collect(),
+        match self.subscriptions.preview(chat_id, now) {
+            Ok(composed) => composed.parts.into_iter().map(Reply::text).collect(),
             Err(e) => {
                 tracing::error!("digest failed: {e}");
                 vec![Reply::text("出错了，请稍后再试。")]

@@ -255,7 +255,7 @@ async fn answer_inline(
 ) -> HandlerResult {
     let user_id = q.from.id.0 as i64;
     let query = q.query.clone();
-    let personal = app.settings.restricted();
+    let personal = app.settings().restricted();
     let articles = limit
         .run(move || app.handle_inline(user_id, &query))
         .await?;
