@@ -15,7 +15,7 @@ use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use crate::index::SearchIndex;
-use crate::index::schema::STORY;
+use crate::index::schema::names;
 use crate::render::{
     self, TELEGRAM_MAX_CHARS, escape_html, linked_title, split_message, visible_len,
 };
@@ -139,7 +139,11 @@ fn rows_of(
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
                 let ff = searcher.segment_reader(address.segment_ord).fast_fields();
-                e.insert((ff.i64("date")?, ff.u64("seq")?, ff.u64(STORY)?))
+                e.insert((
+                    ff.i64(names::DATE)?,
+                    ff.u64(names::SEQ)?,
+                    ff.u64(names::STORY)?,
+                ))
             }
         };
         let seq = seqs.first(address.doc_id).unwrap_or(0);
@@ -162,7 +166,11 @@ fn stories_seen_before(
     let mut old = HashSet::new();
     for segment in searcher.segment_readers() {
         let ff = segment.fast_fields();
-        let (seqs, times, story) = (ff.u64("seq")?, ff.i64("indexed_at")?, ff.u64(STORY)?);
+        let (seqs, times, story) = (
+            ff.u64(names::SEQ)?,
+            ff.i64(names::INDEXED_AT)?,
+            ff.u64(names::STORY)?,
+        );
         for doc in segment.doc_ids_alive() {
             let Some(s) = story.first(doc) else { continue };
             if stories.contains(&s)
@@ -180,7 +188,7 @@ pub fn max_seq(searcher: &Searcher) -> Option<u64> {
     searcher
         .segment_readers()
         .iter()
-        .filter_map(|s| s.fast_fields().u64("seq").ok())
+        .filter_map(|s| s.fast_fields().u64(names::SEQ).ok())
         .filter(|c| c.num_docs() > 0)
         .map(|c| c.max_value())
         .max()

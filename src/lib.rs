@@ -11,6 +11,7 @@ pub mod console;
 pub mod corpus;
 pub mod digest;
 pub mod fulltext;
+pub mod html;
 pub mod index;
 pub mod render;
 pub mod rescan;

@@ -5,22 +5,7 @@ use crate::search::{Copy, Hit, SearchResults};
 /// Telegram's limit on a message's text, counted after entity parsing (tags do not count).
 pub const TELEGRAM_MAX_CHARS: usize = 4096;
 
-/// Escapes text for Telegram's HTML parse mode (and for attribute values).
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            // Whatever the text came from (a seed, a query): never shown to a reader.
-            c if crate::text::is_hidden_control(c) => {}
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::html::escape_html;
 
 /// Length of an HTML message as Telegram counts it: text after entity parsing, in UTF-16 code
 /// units (tags do not count; `&lt;` counts as one).

@@ -17,6 +17,7 @@ use crate::render::{self, escape_html};
 use crate::search::{self, SearchError, SearchOptions, SearchResults, Sort};
 use crate::store::Store;
 use crate::subscriptions::{Subscription, Subscriptions};
+use command::Access;
 pub use command::Command;
 
 /// Where a message came from.
@@ -181,7 +182,7 @@ impl App {
         }
         // A revoked chat may still leave: /unsubscribe always works (for those who may
         // change the chat's subscription).
-        let leaving = command == Some(Command::Unsubscribe);
+        let leaving = command.as_ref().is_some_and(Command::when_revoked);
         if !self.settings.chat_allowed(msg.chat_id) && !leaving {
             return vec![Reply::text(NOT_ALLOWED)];
         }
@@ -193,29 +194,20 @@ impl App {
             return vec![self.search_reply(msg.chat_id, &msg.text, now)];
         };
         match command {
-            Command::Start => vec![Reply::text(start_text())],
-            Command::Help => vec![Reply::text(help_text())],
-            Command::Search(q) => vec![self.search_reply(msg.chat_id, &q, now)],
-            Command::Latest(args) => self.latest_reply(&args),
-            Command::Read(args) => self.read_replies(&args, msg.kind),
-            Command::Stats | Command::Reindex if !self.settings.is_admin(msg.user_id) => {
-                vec![Reply::text(ADMINS_ONLY)]
-            }
-            Command::Stats => vec![self.stats_reply()],
-            Command::Reindex => vec![self.reindex_reply()],
-            c if c.changes_subscription() && !msg.sender_is_chat_admin => {
-                vec![Reply::text(GROUP_ADMINS_ONLY)]
-            }
-            Command::Subscribe(args) => vec![self.subscribe_reply(msg.chat_id, &args, now)],
-            Command::Unsubscribe => vec![self.unsubscribe_reply(msg.chat_id)],
-            Command::Subscription => vec![self.subscription_reply(msg.chat_id, now)],
-            Command::Timezone(name) => vec![self.timezone_reply(msg.chat_id, &name, now)],
-            Command::Digest => self.digest_now(msg.chat_id, now),
             Command::Unknown(_) if msg.kind == ChatKind::Group => Vec::new(),
             Command::Unknown(name) => vec![Reply::text(format!(
                 "不认识的命令 /{}。发送 /help 查看可用命令。",
                 escape_html(&echo(&name, 32))
             ))],
+            Command::Known(spec, args) => match spec.access {
+                Access::BotAdmins if !self.settings.is_admin(msg.user_id) => {
+                    vec![Reply::text(ADMINS_ONLY)]
+                }
+                Access::ChatAdmins if !msg.sender_is_chat_admin => {
+                    vec![Reply::text(GROUP_ADMINS_ONLY)]
+                }
+                _ => (spec.handler)(self, msg, &args, now),
+            },
         }
     }
 
@@ -801,25 +793,22 @@ fn start_text() -> String {
 }
 
 fn help_text() -> String {
-    "<b>命令</b>\n\
-     /search 关键词 — 搜索（私聊里直接发文字也可以）\n\
-     /latest [数量] [source:来源] — 最新文章\n\
-     /subscribe [HH:MM] [关键词] — 订阅每日简报（可只推送含任一关键词的文章）\n\
-     /subscription — 查看订阅和下次推送时间\n\
-     /timezone 时区 — 例如 /timezone Asia/Taipei\n\
-     /digest — 立即查看简报\n\
-     /read 编号 — 阅读全文（编号是每篇文章后的 #数字；搜索结果下的 📄 按钮也可以）\n\
-     /unsubscribe — 取消订阅\n\n\
-     <b>搜索语法</b>\n\
+    format!(
+        "<b>命令</b>\n{}\n{}",
+        escape_html(&command::help_lines()),
+        SYNTAX_HELP
+    )
+}
+
+/// The second half of `/help`.
+const SYNTAX_HELP: &str = "<b>搜索语法</b>\n\
      <code>人工智能 治理</code> — 按相关度排序，匹配越多越靠前\n\
      <code>\"数字经济\"</code> — 必须包含完整短语\n\
      <code>芯片 -美国</code> — 排除包含某词的文章\n\
      <code>source:新闻联播</code> — 只看某个来源\n\
      <code>after:2024-07-01 before:2024-08-01</code> — 按日期筛选\n\
      繁体、全角字母和大小写都能搜到。\n\n\
-     在任何聊天里输入 @机器人名 关键词 可以分享搜索结果。"
-        .to_owned()
-}
+     在任何聊天里输入 @机器人名 关键词 可以分享搜索结果。";
 
 #[cfg(test)]
 mod tests {

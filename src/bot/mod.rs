@@ -20,7 +20,7 @@ use teloxide::update_listeners::Polling;
 pub use outbox::{Delivery, Outbox};
 pub use queue::{ChatQueues, InFlight, Job};
 
-use crate::app::{App, CallbackOutcome, ChatKind, Incoming, command::MENU};
+use crate::app::{App, CallbackOutcome, ChatKind, Incoming, command};
 use crate::config::redact;
 
 type HandlerResult = Result<(), anyhow::Error>;
@@ -395,9 +395,8 @@ pub async fn start(app: Arc<App>, outbox: Arc<Outbox>, token: &str) -> anyhow::R
     })?;
     app.set_bot_username(me.username());
     tracing::info!("logged in as @{}", me.username());
-    let commands: Vec<BotCommand> = MENU
-        .iter()
-        .map(|(name, desc)| BotCommand::new(*name, *desc))
+    let commands: Vec<BotCommand> = command::menu()
+        .map(|(name, desc)| BotCommand::new(name, desc))
         .collect();
     if let Err(e) = bot.set_my_commands(commands).await {
         tracing::warn!(

@@ -298,7 +298,7 @@ pub fn register_tokenizers(index: &Index) {
 pub fn count_sources(searcher: &Searcher) -> usize {
     let mut sources = std::collections::HashSet::new();
     for segment in searcher.segment_readers() {
-        let Ok(Some(column)) = segment.fast_fields().str("source_key") else {
+        let Ok(Some(column)) = segment.fast_fields().str(schema::names::SOURCE_KEY) else {
             continue;
         };
         let mut buf = String::new();

@@ -16,11 +16,36 @@ use crate::text::{ATOMS_TOKENIZER, BIGRAM_TOKENIZER, WORDS_TOKENIZER};
 /// (`story`, `lsh`, `sig`: reposts grouped, see `crate::story`).
 pub const SCHEMA_VERSION: u32 = 7;
 
-/// Name of the `text_state` fast field (read by the ranking).
-pub const TEXT_STATE: &str = "text_state";
-/// Names of the story fast fields.
-pub const STORY: &str = "story";
-pub const SIG: &str = "sig";
+/// Field names, in one place: the schema is built from them, and every reader of fast fields
+/// (which tantivy looks up by name) uses them, so a renamed field cannot leave a reader
+/// silently reading nothing.
+pub mod names {
+    pub const KEY: &str = "key";
+    pub const ID: &str = "id";
+    pub const TITLE: &str = "title";
+    pub const BODY: &str = "body";
+    pub const SOURCE: &str = "source";
+    pub const SOURCE_KEY: &str = "source_key";
+    pub const URL: &str = "url";
+    pub const URL_KEY: &str = "url_key";
+    pub const DATE: &str = "date";
+    pub const FETCH_DATE: &str = "fetch_date";
+    pub const MTIME: &str = "mtime";
+    pub const SIZE: &str = "size";
+    pub const INDEXED_AT: &str = "indexed_at";
+    pub const SEQ: &str = "seq";
+    pub const TITLE_W: &str = "title_w";
+    pub const BODY_W: &str = "body_w";
+    pub const TITLE_B: &str = "title_b";
+    pub const BODY_B: &str = "body_b";
+    pub const ATOMS: &str = "atoms";
+    pub const TEXT_STATE: &str = "text_state";
+    pub const STORY: &str = "story";
+    pub const LSH: &str = "lsh";
+    pub const SIG: &str = "sig";
+}
+
+pub use names::{SIG, STORY, TEXT_STATE};
 
 /// Handles to every field.
 #[derive(Clone, Debug)]
@@ -74,29 +99,71 @@ pub fn build() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
-        key: b.add_text_field("key", STRING | STORED | FAST),
-        id: b.add_text_field("id", STRING | STORED),
-        title: b.add_text_field("title", STORED),
-        body: b.add_text_field("body", STORED),
-        source: b.add_text_field("source", STORED),
-        source_key: b.add_text_field("source_key", STRING | FAST),
-        url: b.add_text_field("url", STORED),
-        url_key: b.add_text_field("url_key", STRING | FAST),
-        date: b.add_i64_field("date", INDEXED | STORED | FAST),
-        fetch_date: b.add_i64_field("fetch_date", STORED),
-        mtime: b.add_u64_field("mtime", FAST),
-        size: b.add_u64_field("size", FAST),
-        indexed_at: b.add_i64_field("indexed_at", INDEXED | STORED | FAST),
-        seq: b.add_u64_field("seq", INDEXED | STORED | FAST),
-        title_w: b.add_text_field("title_w", words.clone()),
-        body_w: b.add_text_field("body_w", words),
-        title_b: b.add_text_field("title_b", bigrams.clone()),
-        body_b: b.add_text_field("body_b", bigrams),
-        atoms: b.add_text_field("atoms", atoms),
-        text_state: b.add_u64_field(TEXT_STATE, STORED | FAST),
-        story: b.add_u64_field(STORY, INDEXED | STORED | FAST),
-        lsh: b.add_u64_field("lsh", INDEXED),
-        sig: b.add_bytes_field(SIG, FAST),
+        key: b.add_text_field(names::KEY, STRING | STORED | FAST),
+        id: b.add_text_field(names::ID, STRING | STORED),
+        title: b.add_text_field(names::TITLE, STORED),
+        body: b.add_text_field(names::BODY, STORED),
+        source: b.add_text_field(names::SOURCE, STORED),
+        source_key: b.add_text_field(names::SOURCE_KEY, STRING | FAST),
+        url: b.add_text_field(names::URL, STORED),
+        url_key: b.add_text_field(names::URL_KEY, STRING | FAST),
+        date: b.add_i64_field(names::DATE, INDEXED | STORED | FAST),
+        fetch_date: b.add_i64_field(names::FETCH_DATE, STORED),
+        mtime: b.add_u64_field(names::MTIME, FAST),
+        size: b.add_u64_field(names::SIZE, FAST),
+        indexed_at: b.add_i64_field(names::INDEXED_AT, INDEXED | STORED | FAST),
+        seq: b.add_u64_field(names::SEQ, INDEXED | STORED | FAST),
+        title_w: b.add_text_field(names::TITLE_W, words.clone()),
+        body_w: b.add_text_field(names::BODY_W, words),
+        title_b: b.add_text_field(names::TITLE_B, bigrams.clone()),
+        body_b: b.add_text_field(names::BODY_B, bigrams),
+        atoms: b.add_text_field(names::ATOMS, atoms),
+        text_state: b.add_u64_field(names::TEXT_STATE, STORED | FAST),
+        story: b.add_u64_field(names::STORY, INDEXED | STORED | FAST),
+        lsh: b.add_u64_field(names::LSH, INDEXED),
+        sig: b.add_bytes_field(names::SIG, FAST),
     };
     (b.build(), fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_a_field_of_the_schema() {
+        let (schema, _) = build();
+        for name in [
+            names::KEY,
+            names::ID,
+            names::TITLE,
+            names::BODY,
+            names::SOURCE,
+            names::SOURCE_KEY,
+            names::URL,
+            names::URL_KEY,
+            names::DATE,
+            names::FETCH_DATE,
+            names::MTIME,
+            names::SIZE,
+            names::INDEXED_AT,
+            names::SEQ,
+            names::TITLE_W,
+            names::BODY_W,
+            names::TITLE_B,
+            names::BODY_B,
+            names::ATOMS,
+            names::TEXT_STATE,
+            names::STORY,
+            names::LSH,
+            names::SIG,
+        ] {
+            assert!(schema.get_field(name).is_ok(), "{name}");
+        }
+        assert_eq!(
+            schema.fields().count(),
+            23,
+            "a field without a name constant"
+        );
+    }
 }

@@ -187,9 +187,9 @@ impl<'a> StoryBook<'a> {
             let ff = segment.fast_fields();
             let (Ok(Some(sigs)), Ok(Some(keys_col)), Ok(stories), Ok(dates)) = (
                 ff.bytes(schema::SIG),
-                ff.str("key"),
+                ff.str(schema::names::KEY),
                 ff.u64(schema::STORY),
-                ff.i64("date"),
+                ff.i64(schema::names::DATE),
             ) else {
                 continue;
             };

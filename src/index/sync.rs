@@ -14,8 +14,9 @@ use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::learning::LineBook;
 use super::ledger::Entry;
+use super::schema::{self, names};
 use super::stories::StoryBook;
-use super::{IndexError, SearchIndex, schema};
+use super::{IndexError, SearchIndex};
 use crate::corpus::boilerplate::{ArticleLines, Chrome, LineKey};
 use crate::corpus::dates::date_key;
 use crate::corpus::status::TextState;
@@ -704,15 +705,15 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
     let mut out = HashMap::with_capacity(searcher.num_docs() as usize);
     for segment in searcher.segment_readers() {
         let ff = segment.fast_fields();
-        let (Some(keys), Some(urls)) = (ff.str("key")?, ff.str("url_key")?) else {
+        let (Some(keys), Some(urls)) = (ff.str(names::KEY)?, ff.str(names::URL_KEY)?) else {
             continue;
         };
-        let mtime = ff.u64("mtime")?;
-        let size = ff.u64("size")?;
-        let seq = ff.u64("seq")?;
-        let indexed_at = ff.i64("indexed_at")?;
-        let text_state = ff.u64("text_state")?;
-        let story = ff.u64(schema::STORY)?;
+        let mtime = ff.u64(names::MTIME)?;
+        let size = ff.u64(names::SIZE)?;
+        let seq = ff.u64(names::SEQ)?;
+        let indexed_at = ff.i64(names::INDEXED_AT)?;
+        let text_state = ff.u64(names::TEXT_STATE)?;
+        let story = ff.u64(names::STORY)?;
         // One sequential pass over each dictionary: looking terms up one by one would
         // decompress a dictionary block per document.
         let key_terms = all_terms(&keys)?;

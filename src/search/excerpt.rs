@@ -93,7 +93,7 @@ impl Excerpt {
 
     /// Telegram HTML: `<b>` highlights, everything escaped.
     pub fn html(&self) -> String {
-        self.render("<b>", "</b>", crate::render::escape_html)
+        self.render("<b>", "</b>", crate::html::escape_html)
     }
 
     /// Shortens to at most `max_chars` characters of text, keeping highlights whole when possible.

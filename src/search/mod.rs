@@ -23,7 +23,7 @@ pub use query::UserQuery;
 
 use crate::corpus::dates::{date_key, from_date_key};
 use crate::corpus::status::TextState;
-use crate::index::schema::TEXT_STATE;
+use crate::index::schema::{TEXT_STATE, names};
 use crate::index::{Fields, SearchIndex};
 use crate::text::{bigrams, is_compound, phrase_words, query_atoms, words};
 use coverage::{CoverageQuery, TermStat};
@@ -445,7 +445,7 @@ fn top_docs<C: Collector>(
                 .tweak_score(|segment: &tantivy::SegmentReader| {
                     let dates = segment
                         .fast_fields()
-                        .i64("date")
+                        .i64(names::DATE)
                         .ok()
                         .map(|c| c.first_or_default_col(0));
                     move |doc, score| (dates.as_ref().map_or(0, |d| d.get_val(doc)), score)
