@@ -33,6 +33,8 @@ pub struct Settings {
     pub digest_max_items: usize,
     pub digest_send_empty: bool,
     pub seeds_rescan_secs: u64,
+    /// Saved searches (/alert) one chat may have.
+    pub alerts_per_chat: usize,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             digest_max_items: 10,
             digest_send_empty: false,
             seeds_rescan_secs: 60,
+            alerts_per_chat: 10,
         }
     }
 }
@@ -110,6 +113,12 @@ impl Settings {
                 d.seeds_rescan_secs as usize,
                 1..=86_400,
             )? as u64,
+            alerts_per_chat: number(
+                "ALERTS_PER_CHAT",
+                get("ALERTS_PER_CHAT"),
+                d.alerts_per_chat,
+                1..=100,
+            )?,
         })
     }
 

@@ -3,6 +3,7 @@
 //! The core (corpus, text, index, search, render, store, digest) knows nothing of Telegram;
 //! `bot` adapts it to the Bot API and `console` to a terminal.
 
+pub mod alerts;
 pub mod app;
 pub mod bot;
 pub mod cli;

@@ -62,6 +62,8 @@ enum Command {
     },
     /// Talk to the bot in the terminal, as a private-chat user would (no token needed).
     Chat,
+    /// List every chat's saved searches (/alert).
+    Alerts,
     /// Print a digest of recently indexed articles.
     Digest {
         /// Articles indexed since this date (default: the last 24 hours).
@@ -106,9 +108,11 @@ fn limit_malloc_arenas() {
 /// Logs go to stderr; with the token scrubbed from every line, whatever library wrote it.
 fn init_logging(command: &Command, token: String) {
     let default = match command {
-        Command::Search { .. } | Command::Show { .. } | Command::Chat | Command::Digest { .. } => {
-            "warn"
-        }
+        Command::Search { .. }
+        | Command::Show { .. }
+        | Command::Chat
+        | Command::Alerts
+        | Command::Digest { .. } => "warn",
         Command::Index { .. } | Command::Serve => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -229,6 +233,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Alerts => {
+            let store = Store::open(&cli.data_dir)?;
+            let alerts = store.all_alerts()?;
+            if alerts.is_empty() {
+                println!("no alerts");
+            }
+            let mut number = 0;
+            let mut chat = None;
+            for a in alerts {
+                if chat != Some(a.chat_id) {
+                    chat = Some(a.chat_id);
+                    number = 0;
+                }
+                number += 1;
+                let created = chrono::DateTime::from_timestamp(a.created_at, 0)
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default();
+                println!(
+                    "chat {} #{number}: {} (since {created} UTC)",
+                    a.chat_id, a.query
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Chat => {
             let mut settings = Settings::from_env()?;
             // The console user is the operator: admin, and allowed.
@@ -307,12 +335,20 @@ fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
         let running = jianbao::bot::start(app.clone(), outbox.clone(), &token).await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let scheduler = jianbao::scheduler::Scheduler::new(app.subscriptions(), outbox.clone());
+        let alerts = app.alerts();
+        let arrived = alerts.clone();
         let tasks = [
             tokio::spawn(scheduler.run(stop_rx.clone())),
+            tokio::spawn(jianbao::alerts::run(
+                alerts,
+                outbox.clone(),
+                stop_rx.clone(),
+            )),
             tokio::spawn(jianbao::rescan::run(
                 index,
                 seeds_dir,
                 rescan_every,
+                Arc::new(move || arrived.articles_arrived()),
                 stop_rx.clone(),
             )),
             tokio::spawn(prune_limiters(outbox, stop_rx)),

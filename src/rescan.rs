@@ -14,10 +14,14 @@ use crate::index::SearchIndex;
 /// Quiet time after a file event before syncing, so a copy of many files is one sync.
 const DEBOUNCE: Duration = Duration::from_millis(750);
 
+/// Called after a sync that changed the index (alerts look for new matches then).
+pub type OnChange = Arc<dyn Fn() + Send + Sync>;
+
 pub async fn run(
     index: Arc<SearchIndex>,
     seeds_dir: PathBuf,
     every: Duration,
+    on_change: OnChange,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
@@ -70,13 +74,16 @@ pub async fn run(
             _ = stop.changed() => return,
         };
         match result {
-            Ok(Ok(report)) if report.changed() => tracing::info!(
-                "seeds changed: {} added, {} updated, {} deleted, {} skipped",
-                report.added,
-                report.updated,
-                report.deleted,
-                report.skipped.len()
-            ),
+            Ok(Ok(report)) if report.changed() => {
+                tracing::info!(
+                    "seeds changed: {} added, {} updated, {} deleted, {} skipped",
+                    report.added,
+                    report.updated,
+                    report.deleted,
+                    report.skipped.len()
+                );
+                on_change();
+            }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!("sync failed: {e}"),
             Err(e) => tracing::error!("sync task failed: {e}"),

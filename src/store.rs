@@ -50,6 +50,22 @@ const MIGRATIONS: &[&str] = &[
         chat_id INTEGER PRIMARY KEY,
         tz TEXT NOT NULL
     );",
+    // 5: saved searches pushed when new articles match (/alert), and the articles each chat
+    // was sent, so that none is sent twice.
+    "CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        query TEXT NOT NULL,
+        after_seq INTEGER,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX alerts_by_chat ON alerts (chat_id, id);
+    CREATE TABLE alert_sent (
+        chat_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        sent_at INTEGER NOT NULL,
+        PRIMARY KEY (chat_id, seq)
+    );",
 ];
 
 /// Search sessions older than this are forgotten; their buttons then say so. Nobody pages
@@ -96,6 +112,18 @@ pub struct Subscription {
     pub enabled: bool,
     /// Local date of the last attempt that found the chat unreachable.
     pub failed_date: Option<NaiveDate>,
+}
+
+/// A saved search (/alert).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub id: i64,
+    pub chat_id: i64,
+    pub query: String,
+    /// Articles with a higher ingest number are new to it (`None`: the index was empty when
+    /// it was made, so every article is).
+    pub after_seq: Option<u64>,
+    pub created_at: i64,
 }
 
 /// How times and dates are written in the database (`HH:MM`, `YYYY-MM-DD`).
@@ -432,6 +460,138 @@ impl Store {
         Ok(disabled > 0)
     }
 
+    /// Saves an alert unless the chat has `limit` already; `None` when it has.
+    pub fn add_alert(
+        &self,
+        chat_id: i64,
+        query: &str,
+        after_seq: Option<u64>,
+        limit: usize,
+        now: i64,
+    ) -> Result<Option<Alert>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let count: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM alerts WHERE chat_id = ?1",
+                params![chat_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if count as usize >= limit {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO alerts (chat_id, query, after_seq, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![chat_id, query, after_seq.map(|s| s as i64), now],
+        )
+        .map_err(|e| self.err(e))?;
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(Some(Alert {
+            id,
+            chat_id,
+            query: query.to_owned(),
+            after_seq,
+            created_at: now,
+        }))
+    }
+
+    /// A chat's alerts, oldest first (their numbers in /alerts are 1, 2, …).
+    pub fn alerts_of(&self, chat_id: i64) -> Result<Vec<Alert>, StoreError> {
+        self.alerts_where("WHERE chat_id = ?1 ORDER BY id", params![chat_id])
+    }
+
+    /// Every alert, by chat, oldest first.
+    pub fn all_alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        self.alerts_where("ORDER BY chat_id, id", params![])
+    }
+
+    fn alerts_where(
+        &self,
+        clause: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<Alert>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT id, chat_id, query, after_seq, created_at FROM alerts {clause}"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(args, |r| {
+                Ok(Alert {
+                    id: r.get(0)?,
+                    chat_id: r.get(1)?,
+                    query: r.get(2)?,
+                    after_seq: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
+                    created_at: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn delete_alert(&self, id: i64) -> Result<bool, StoreError> {
+        self.conn()
+            .execute("DELETE FROM alerts WHERE id = ?1", params![id])
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Removes every alert of a chat the bot can no longer write to.
+    pub fn delete_alerts_of(&self, chat_id: i64) -> Result<usize, StoreError> {
+        self.conn()
+            .execute("DELETE FROM alerts WHERE chat_id = ?1", params![chat_id])
+            .map_err(|e| self.err(e))
+    }
+
+    /// Which of `seqs` the chat was already sent by an alert.
+    pub fn alert_sent(&self, chat_id: i64, seqs: &[u64]) -> Result<Vec<u64>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT 1 FROM alert_sent WHERE chat_id = ?1 AND seq = ?2")
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for &seq in seqs {
+            if stmt
+                .exists(params![chat_id, seq as i64])
+                .map_err(|e| self.err(e))?
+            {
+                out.push(seq);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records the articles Telegram accepted for a chat, and moves its alerts' start to
+    /// `cursor`, in one transaction (after the send: a crash in between sends them again once).
+    pub fn record_alerts_sent(
+        &self,
+        chat_id: i64,
+        seqs: &[u64],
+        cursor: Option<u64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        for &seq in seqs {
+            tx.execute(
+                "INSERT OR IGNORE INTO alert_sent (chat_id, seq, sent_at) VALUES (?1, ?2, ?3)",
+                params![chat_id, seq as i64, now],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        if let Some(cursor) = cursor {
+            tx.execute(
+                "UPDATE alerts SET after_seq = MAX(COALESCE(after_seq, -1), ?2) WHERE chat_id = ?1",
+                params![chat_id, cursor as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
     /// A group became a supergroup: its subscription and history move to the new id.
     pub fn migrate_chat(&self, old: i64, new: i64) -> Result<(), StoreError> {
         let mut conn = self.conn();
@@ -449,6 +609,18 @@ impl Store {
         )
         .map_err(|e| self.err(e))?;
         tx.execute("DELETE FROM deliveries WHERE chat_id = ?1", params![old])
+            .map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE alerts SET chat_id = ?2 WHERE chat_id = ?1",
+            params![old, new],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE OR IGNORE alert_sent SET chat_id = ?2 WHERE chat_id = ?1",
+            params![old, new],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM alert_sent WHERE chat_id = ?1", params![old])
             .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
     }

@@ -116,6 +116,31 @@ pub static COMMANDS: &[Spec] = &[
         })
     },
     Spec {
+        args: "关键词",
+        help: Some("保存提醒：新文章符合时立即推送（写法同 /search）"),
+        menu: Some("新文章提醒：/alert 关键词"),
+        access: Access::ChatAdmins,
+        ..spec("alert", |app, msg, args, now| {
+            vec![app.alert_reply(msg.chat_id, args, now)]
+        })
+    },
+    Spec {
+        help: Some("查看已保存的提醒"),
+        menu: Some("查看提醒"),
+        ..spec("alerts", |app, msg, _, _| {
+            vec![app.alerts_reply(msg.chat_id)]
+        })
+    },
+    Spec {
+        args: "编号",
+        help: Some("删除一个提醒"),
+        menu: Some("删除提醒：/unalert 编号"),
+        access: Access::ChatAdmins,
+        ..spec("unalert", |app, msg, args, _| {
+            vec![app.unalert_reply(msg.chat_id, args)]
+        })
+    },
+    Spec {
         help: Some("立即查看简报"),
         menu: Some("立即查看简报"),
         ..spec("digest", |app, msg, _, now| {

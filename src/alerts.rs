@@ -1,0 +1,361 @@
+//! Saved searches pushed as soon as new articles match (`/alert 人工智能 芯片`).
+//!
+//! Matching is the digest's engine ([`digest::select`]): the same keyword filter (any keyword
+//! whole, phrases required, `-exclusions`, `source:`, dates), one entry per story, and a
+//! repost of a story already in the index is not new. An alert only ever sees articles that
+//! entered the index after it was made (its `after_seq`).
+//!
+//! Exactly once per (chat, article): an article is recorded as sent to a chat after Telegram
+//! accepted the message, in the same transaction that moves the chat's alerts past it. A crash
+//! between the send and the record sends that bundle again once at the next pass; a failed
+//! send is tried again at the next pass; an article already recorded is never sent again,
+//! whichever alert matches it later.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::digest::{self, Since};
+use crate::index::SearchIndex;
+use crate::render::{self, TELEGRAM_MAX_CHARS, escape_html, linked_title};
+use crate::scheduler::{Delivery, DigestSender};
+use crate::search::{self, Hit};
+use crate::store::{Alert, Store, StoreError};
+
+/// Articles one pass sends a chat at most; the rest are counted in the last line.
+pub const MAX_ITEMS_PER_PASS: usize = 50;
+/// A chat gets at most one bundle in this time: bursts are bundled, never a message per file.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(20);
+/// Passes run after every sync that changed the index, and at least this often.
+const PASS_EVERY: Duration = Duration::from_secs(60);
+
+/// What `/alert` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// Saved, with its number in the chat's list.
+    Saved { number: usize },
+    /// The chat has as many as it may.
+    Full { limit: usize },
+    /// Nothing in the query to search for.
+    NoWords,
+}
+
+/// An article for a chat, and the numbers of the chat's alerts it matched.
+#[derive(Debug, Clone)]
+pub struct Match {
+    pub hit: Hit,
+    pub alerts: Vec<usize>,
+}
+
+/// What one chat is to be sent now.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub chat_id: i64,
+    pub matches: Vec<Match>,
+    /// Matching articles beyond [`MAX_ITEMS_PER_PASS`].
+    pub more: usize,
+    /// The snapshot's highest ingest number: the chat's alerts move past it once sent.
+    pub cursor: Option<u64>,
+}
+
+/// The alert service.
+pub struct Alerts {
+    store: Arc<Store>,
+    index: Arc<SearchIndex>,
+    per_chat: usize,
+    /// Woken when new articles may have arrived (after a sync that changed the index).
+    arrived: Notify,
+}
+
+impl Alerts {
+    pub fn new(store: Arc<Store>, index: Arc<SearchIndex>, per_chat: usize) -> Alerts {
+        Alerts {
+            store,
+            index,
+            per_chat,
+            arrived: Notify::new(),
+        }
+    }
+
+    /// Tells the pusher that the index changed.
+    pub fn articles_arrived(&self) {
+        self.arrived.notify_one();
+    }
+
+    /// Saves `query` for the chat; only articles indexed from now on can match it.
+    pub fn add(&self, chat_id: i64, query: &str, now: DateTime<Utc>) -> Result<Added, StoreError> {
+        let query: String = query
+            .trim()
+            .chars()
+            .take(search::query::MAX_QUERY_CHARS)
+            .collect();
+        let parsed = search::query::parse(&query);
+        if !parsed.has_words() && !parsed.has_filters() {
+            return Ok(Added::NoWords);
+        }
+        let after = digest::max_seq(&self.index.searcher());
+        match self
+            .store
+            .add_alert(chat_id, &query, after, self.per_chat, now.timestamp())?
+        {
+            Some(_) => Ok(Added::Saved {
+                number: self.store.alerts_of(chat_id)?.len(),
+            }),
+            None => Ok(Added::Full {
+                limit: self.per_chat,
+            }),
+        }
+    }
+
+    /// The chat's alerts, numbered from 1 in this order.
+    pub fn list(&self, chat_id: i64) -> Result<Vec<Alert>, StoreError> {
+        self.store.alerts_of(chat_id)
+    }
+
+    /// Removes the chat's alert number `number`; returns it, or `None` if there is none.
+    pub fn remove(&self, chat_id: i64, number: usize) -> Result<Option<Alert>, StoreError> {
+        let alerts = self.list(chat_id)?;
+        let Some(alert) = number.checked_sub(1).and_then(|i| alerts.get(i)) else {
+            return Ok(None);
+        };
+        self.store.delete_alert(alert.id)?;
+        Ok(Some(alert.clone()))
+    }
+
+    pub fn all(&self) -> Result<Vec<Alert>, StoreError> {
+        self.store.all_alerts()
+    }
+
+    /// What each chat with alerts is to be sent now (or only `chat`).
+    pub fn pending(&self, chat: Option<i64>) -> Result<Vec<Bundle>, PendingError> {
+        let alerts = match chat {
+            Some(chat_id) => self.store.alerts_of(chat_id)?,
+            None => self.store.all_alerts()?,
+        };
+        let mut by_chat: BTreeMap<i64, Vec<Alert>> = BTreeMap::new();
+        for alert in alerts {
+            by_chat.entry(alert.chat_id).or_default().push(alert);
+        }
+        let mut bundles = Vec::new();
+        for (chat_id, alerts) in by_chat {
+            if let Some(bundle) = self.bundle(chat_id, &alerts)? {
+                bundles.push(bundle);
+            }
+        }
+        Ok(bundles)
+    }
+
+    fn bundle(&self, chat_id: i64, alerts: &[Alert]) -> Result<Option<Bundle>, PendingError> {
+        let mut found: HashMap<u64, Match> = HashMap::new();
+        let mut cursor = None;
+        for (i, alert) in alerts.iter().enumerate() {
+            let since = match alert.after_seq {
+                Some(seq) => Since::Seq(seq),
+                None => Since::Time(alert.created_at),
+            };
+            let selected = digest::select(&self.index, since, &alert.query, MAX_ITEMS_PER_PASS)?;
+            cursor = cursor.max(selected.cursor);
+            for hit in selected.items {
+                found
+                    .entry(hit.seq)
+                    .or_insert_with(|| Match {
+                        hit,
+                        alerts: Vec::new(),
+                    })
+                    .alerts
+                    .push(i + 1);
+            }
+        }
+        let seqs: Vec<u64> = found.keys().copied().collect();
+        for seq in self.store.alert_sent(chat_id, &seqs)? {
+            found.remove(&seq);
+        }
+        if found.is_empty() {
+            // Nothing new: move the alerts on, so later passes look at fewer articles.
+            if cursor.is_some() && alerts.iter().any(|a| a.after_seq < cursor) {
+                self.store
+                    .record_alerts_sent(chat_id, &[], cursor, Utc::now().timestamp())?;
+            }
+            return Ok(None);
+        }
+        let mut matches: Vec<Match> = found.into_values().collect();
+        // Newest first, as in digests.
+        matches.sort_by_key(|m| std::cmp::Reverse((m.hit.date, m.hit.seq)));
+        let more = matches.len().saturating_sub(MAX_ITEMS_PER_PASS);
+        matches.truncate(MAX_ITEMS_PER_PASS);
+        Ok(Some(Bundle {
+            chat_id,
+            matches,
+            more,
+            cursor,
+        }))
+    }
+
+    /// Records a bundle Telegram accepted (under the chat id it was finally sent to).
+    pub fn record(
+        &self,
+        chat_id: i64,
+        bundle: &Bundle,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let seqs: Vec<u64> = bundle.matches.iter().map(|m| m.hit.seq).collect();
+        self.store
+            .record_alerts_sent(chat_id, &seqs, bundle.cursor, now.timestamp())
+    }
+}
+
+/// Reading alerts or the index failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PendingError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] tantivy::TantivyError),
+}
+
+/// A bundle as messages: a header, then one compact line per article (title, source, date,
+/// number, and which alerts it matched), split between articles at Telegram's limit.
+pub fn render(bundle: &Bundle, alerts: &[Alert]) -> Vec<String> {
+    let mut html = format!(
+        "🔔 <b>提醒</b>：{} 篇新文章符合你的关注",
+        bundle.matches.len() + bundle.more
+    );
+    for m in &bundle.matches {
+        let hit = &m.hit;
+        let meta = render::date_and_source(hit);
+        let names: Vec<String> = m
+            .alerts
+            .iter()
+            .filter_map(|n| {
+                alerts
+                    .get(n - 1)
+                    .map(|a| format!("{n}.「{}」", short(&a.query)))
+            })
+            .collect();
+        html.push_str(&format!(
+            "\n\n• <b>{}</b>\n{}{}#{} · 匹配 {}",
+            linked_title(&hit.title, &hit.url),
+            meta,
+            if meta.is_empty() { "" } else { " · " },
+            hit.seq,
+            escape_html(&names.join(" ")),
+        ));
+    }
+    if bundle.more > 0 {
+        html.push_str(&format!(
+            "\n\n还有 {} 篇，发送 /latest 20 或 /search 查看。",
+            bundle.more
+        ));
+    }
+    html.push_str("\n\n发送 /read 编号 阅读全文，/alerts 管理提醒。");
+    render::split_message(&html, TELEGRAM_MAX_CHARS)
+}
+
+fn short(query: &str) -> String {
+    let mut chars = query.chars();
+    let mut out: String = chars.by_ref().take(20).collect();
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// How one chat's bundle went.
+enum Sent {
+    Done,
+    /// Not delivered now: tried again at the next pass.
+    Later,
+}
+
+/// Sends what is pending, each chat at most once per [`MIN_INTERVAL`]; returns how many
+/// chats got a bundle. `last_sent` is the pusher's memory of when each chat last got one.
+pub async fn push_once(
+    alerts: &Arc<Alerts>,
+    sender: &dyn DigestSender,
+    last_sent: &mut HashMap<i64, Instant>,
+) -> usize {
+    let service = alerts.clone();
+    let pending = match tokio::task::spawn_blocking(move || service.pending(None)).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            tracing::error!("alerts: {e}");
+            return 0;
+        }
+        Err(e) => {
+            tracing::error!("alerts task failed: {e}");
+            return 0;
+        }
+    };
+    let mut delivered = 0;
+    for bundle in pending {
+        if last_sent
+            .get(&bundle.chat_id)
+            .is_some_and(|t| t.elapsed() < MIN_INTERVAL)
+        {
+            continue; // bundled into the next pass
+        }
+        if let Sent::Done = send_bundle(alerts, sender, &bundle).await {
+            last_sent.insert(bundle.chat_id, Instant::now());
+            delivered += 1;
+        }
+    }
+    delivered
+}
+
+async fn send_bundle(alerts: &Alerts, sender: &dyn DigestSender, bundle: &Bundle) -> Sent {
+    let list = alerts.list(bundle.chat_id).unwrap_or_default();
+    let mut chat_id = bundle.chat_id;
+    for part in render(bundle, &list) {
+        let mut result = sender.send_html(chat_id, part.clone()).await;
+        if let Delivery::Migrated(new_id) = result {
+            if let Err(e) = alerts.store.migrate_chat(chat_id, new_id) {
+                tracing::error!("alerts: cannot move chat {chat_id} to {new_id}: {e}");
+                return Sent::Later;
+            }
+            chat_id = new_id;
+            result = sender.send_html(chat_id, part).await;
+        }
+        match result {
+            Delivery::Sent(_) => {}
+            Delivery::Gone(reason) => {
+                // The bot may not write there any more: its alerts go (a digest subscription
+                // is disabled after three such days; an alert has nobody to wait for).
+                tracing::warn!(
+                    "alerts: chat {chat_id} is unreachable ({reason}); removing its alerts"
+                );
+                if let Err(e) = alerts.store.delete_alerts_of(chat_id) {
+                    tracing::error!("alerts: {e}");
+                }
+                return Sent::Later;
+            }
+            Delivery::Migrated(_) | Delivery::Failed(_) => return Sent::Later,
+        }
+    }
+    if let Err(e) = alerts.record(chat_id, bundle, Utc::now()) {
+        tracing::error!("alerts: chat {chat_id}: sent but not recorded: {e}");
+    }
+    Sent::Done
+}
+
+/// Runs until `stop`: a pass after each change of the index, and every minute.
+pub async fn run(
+    alerts: Arc<Alerts>,
+    sender: Arc<dyn DigestSender>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut last_sent = HashMap::new();
+    loop {
+        push_once(&alerts, sender.as_ref(), &mut last_sent).await;
+        tokio::select! {
+            _ = tokio::time::sleep(PASS_EVERY) => {}
+            _ = alerts.arrived.notified() => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! Saved searches (/alert) pushed when new files land: the real rescan task (folder watcher),
+//! the alert pusher and the production outbox against the fake Bot API, real SQLite and a
+//! real tantivy index.
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use jianbao::app::{App, ChatKind, Incoming};
+use jianbao::bot::Outbox;
+use jianbao::config::Settings;
+use jianbao::index::SearchIndex;
+use jianbao::scheduler::DigestSender;
+use jianbao::store::Store;
+use support::{FakeApi, check_telegram_html};
+
+fn page(title: &str, url: &str, body: &str) -> String {
+    format!("---\ntitle: {title}\nurl: {url}\nsource: 科技日报\ndate: 2024-07-20\n---\n\n{body}\n")
+}
+
+fn write(dir: &Path, name: &str, title: &str, body: &str) {
+    let url = format!("https://example.com/{name}");
+    std::fs::write(dir.join(format!("{name}.txt")), page(title, &url, body)).expect("write");
+}
+
+/// One old article that matches the alert and one that does not.
+fn old_corpus(dir: &Path) {
+    write(dir, "old", "量子通信旧闻", "去年的量子通信试验网络报道。");
+    write(dir, "farm", "秋粮收购", "各地秋粮收购进度过半。");
+}
+
+fn message(chat_id: i64, kind: ChatKind, admin: bool, text: &str) -> Incoming {
+    Incoming {
+        chat_id,
+        kind,
+        user_id: chat_id.abs(),
+        text: text.to_owned(),
+        sender_is_chat_admin: admin,
+    }
+}
+
+/// The bot's background tasks as `serve` runs them: rescan (watcher) and the alert pusher.
+struct Running {
+    app: Arc<App>,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn start(seeds: &Path, data: &Path, settings: Settings, fake: &FakeApi) -> Running {
+    let app = tokio::task::block_in_place(|| {
+        let index = Arc::new(SearchIndex::open(data).expect("open index"));
+        index.sync(seeds, None).expect("sync");
+        let store = Arc::new(Store::open(data).expect("open store"));
+        Arc::new(App::new(index, store, settings, seeds.to_path_buf()))
+    });
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let outbox: Arc<dyn DigestSender> = Arc::new(Outbox::with_limits(
+        fake.bot(),
+        FakeApi::TOKEN.to_owned(),
+        30,
+    ));
+    let alerts = app.alerts();
+    let arrived = alerts.clone();
+    let tasks = vec![
+        tokio::spawn(jianbao::alerts::run(alerts, outbox, stop_rx.clone())),
+        tokio::spawn(jianbao::rescan::run(
+            app.index(),
+            seeds.to_path_buf(),
+            // The watcher reacts within a second; the periodic rescan covers a file written
+            // before the watcher was set up (the task starts in the background).
+            Duration::from_secs(2),
+            Arc::new(move || arrived.articles_arrived()),
+            stop_rx,
+        )),
+    ];
+    Running { app, stop, tasks }
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    fn say(&self, msg: Incoming) -> String {
+        tokio::task::block_in_place(|| {
+            self.app
+                .handle_message(&msg, Utc::now())
+                .into_iter()
+                .map(|r| r.html)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+}
+
+/// Waits until `chat` has been sent `count` messages.
+async fn wait_sent(fake: &FakeApi, chat: i64, count: usize) -> Vec<String> {
+    let started = Instant::now();
+    loop {
+        let sent = fake.sent_texts(chat);
+        if sent.len() >= count || started.elapsed() > Duration::from_secs(15) {
+            return sent;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_fires_once_for_a_new_file_and_survives_a_restart() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    old_corpus(seeds.path());
+    let fake = FakeApi::start().await;
+    let chat = 501;
+    let bot = start(seeds.path(), data.path(), Settings::default(), &fake).await;
+    let saved = bot.say(message(chat, ChatKind::Private, true, "/alert 量子通信"));
+    assert!(saved.contains("已保存提醒 1"), "{saved}");
+
+    // A matching file and one that does not match land in the folder.
+    write(
+        seeds.path(),
+        "q1",
+        "量子通信干线开通",
+        "全长两千公里的量子通信干线今天开通。",
+    );
+    write(seeds.path(), "x1", "防汛抗旱", "各地做好防汛准备。");
+    let sent = wait_sent(&fake, chat, 1).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("量子通信干线开通"), "{}", sent[0]);
+    assert!(
+        !sent[0].contains("量子通信旧闻"),
+        "an old article: {}",
+        sent[0]
+    );
+    assert!(!sent[0].contains("防汛"), "{}", sent[0]);
+    assert!(sent[0].contains("匹配 1.「量子通信」"), "{}", sent[0]);
+
+    // More files arrive: another pass, nothing sent again.
+    write(seeds.path(), "x2", "中小学开学", "秋季学期开学。");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(fake.sent_texts(chat).len(), 1);
+
+    // A restart: the first pass finds nothing new for the chat.
+    bot.stop().await;
+    let bot = start(seeds.path(), data.path(), Settings::default(), &fake).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(fake.sent_texts(chat).len(), 1, "repeated after a restart");
+
+    // The next matching file is sent, alone.
+    write(
+        seeds.path(),
+        "q2",
+        "量子通信卫星发射",
+        "新一代量子通信卫星成功发射。",
+    );
+    let sent = wait_sent(&fake, chat, 2).await;
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent[1].contains("量子通信卫星发射") && !sent[1].contains("干线开通"),
+        "{}",
+        sent[1]
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_matches_arrive_bundled_in_at_most_two_messages() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    old_corpus(seeds.path());
+    let fake = FakeApi::start().await;
+    let (app, chat) = tokio::task::block_in_place(|| {
+        let index = Arc::new(SearchIndex::open(data.path()).expect("open"));
+        index.sync(seeds.path(), None).expect("sync");
+        let store = Arc::new(Store::open(data.path()).expect("store"));
+        let app = App::new(
+            index,
+            store,
+            Settings::default(),
+            seeds.path().to_path_buf(),
+        );
+        (app, 502)
+    });
+    let saved = tokio::task::block_in_place(|| {
+        app.handle_message(
+            &message(chat, ChatKind::Private, true, "/alert 芯片"),
+            Utc::now(),
+        )
+    });
+    assert!(saved[0].html.contains("已保存提醒"));
+    for i in 0..50 {
+        write(
+            seeds.path(),
+            &format!("chip{i:02}"),
+            &format!("芯片产业第{i}号新闻：新工厂投产"),
+            &format!("第{i}家芯片工厂今天投产，年产晶圆{i}万片。"),
+        );
+    }
+    assert!(tokio::task::block_in_place(|| app.rescan()));
+    let outbox = Outbox::with_limits(fake.bot(), FakeApi::TOKEN.to_owned(), 30);
+    let mut last = std::collections::HashMap::new();
+    let chats = jianbao::alerts::push_once(&app.alerts(), &outbox, &mut last).await;
+    assert_eq!(chats, 1);
+    let sent = fake.sent_texts(chat);
+    assert!((1..=2).contains(&sent.len()), "{} messages", sent.len());
+    let all = sent.join("\n");
+    for i in 0..50 {
+        assert!(
+            all.contains(&format!("芯片产业第{i}号新闻")),
+            "article {i} missing"
+        );
+    }
+    for request in fake.requests_for("sendmessage") {
+        let text = request.params["text"].as_str().expect("text");
+        let len = check_telegram_html(text).expect("valid HTML");
+        assert!(len <= 4096);
+    }
+    // A second pass at once: nothing left to send.
+    let again = jianbao::alerts::push_once(&app.alerts(), &outbox, &mut last).await;
+    assert_eq!(again, 0);
+    assert_eq!(fake.sent_texts(chat).len(), sent.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_need_their_admins_and_chats_have_a_limit() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    old_corpus(seeds.path());
+    let settings = Settings {
+        alerts_per_chat: 2,
+        ..Settings::default()
+    };
+    let app = tokio::task::block_in_place(|| {
+        let index = Arc::new(SearchIndex::open(data.path()).expect("open"));
+        index.sync(seeds.path(), None).expect("sync");
+        let store = Arc::new(Store::open(data.path()).expect("store"));
+        App::new(index, store, settings, seeds.path().to_path_buf())
+    });
+    let group = -100_503;
+    let say = |admin: bool, text: &str| {
+        tokio::task::block_in_place(|| {
+            app.handle_message(&message(group, ChatKind::Group, admin, text), Utc::now())
+                .into_iter()
+                .map(|r| r.html)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    };
+    assert!(say(false, "/alert 量子").contains("只有群管理员"));
+    assert!(say(true, "/alert 量子").contains("已保存提醒 1"));
+    assert!(say(true, "/alert 芯片").contains("已保存提醒 2"));
+    assert!(say(true, "/alert 卫星").contains("最多保存 2 个"));
+    // Anyone may look; only admins remove.
+    let list = say(false, "/alerts");
+    assert!(
+        list.contains("1. 量子") && list.contains("2. 芯片"),
+        "{list}"
+    );
+    assert!(say(false, "/unalert 1").contains("只有群管理员"));
+    assert!(say(true, "/unalert 1").contains("已删除提醒 1"));
+    assert!(say(true, "/unalert 9").contains("没有编号为 9"));
+    let list = say(false, "/alerts");
+    assert!(list.contains("1. 芯片") && !list.contains("量子"), "{list}");
+    assert!(say(true, "/alert").contains("用法"));
+}
