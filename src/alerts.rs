@@ -274,7 +274,7 @@ enum Sent {
 /// chats got a bundle. `last_sent` is the pusher's memory of when each chat last got one.
 pub async fn push_once(
     alerts: &Arc<Alerts>,
-    sender: &dyn DigestSender,
+    sender: &Arc<dyn DigestSender>,
     last_sent: &mut HashMap<i64, Instant>,
 ) -> usize {
     let service = alerts.clone();
@@ -289,7 +289,9 @@ pub async fn push_once(
             return 0;
         }
     };
-    let mut delivered = 0;
+    // Chats are sent to side by side: the outbox's global limit is what paces them.
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+    let mut tasks = tokio::task::JoinSet::new();
     for bundle in pending {
         if last_sent
             .get(&bundle.chat_id)
@@ -297,13 +299,26 @@ pub async fn push_once(
         {
             continue; // bundled into the next pass
         }
-        if let Sent::Done = send_bundle(alerts, sender, &bundle).await {
-            last_sent.insert(bundle.chat_id, Instant::now());
+        let permit = semaphore.clone().acquire_owned().await;
+        let (alerts, sender) = (alerts.clone(), sender.clone());
+        tasks.spawn(async move {
+            let _permit = permit;
+            let sent = send_bundle(&alerts, sender.as_ref(), &bundle).await;
+            (bundle.chat_id, sent)
+        });
+    }
+    let mut delivered = 0;
+    while let Some(done) = tasks.join_next().await {
+        if let Ok((chat_id, Sent::Done)) = done {
+            last_sent.insert(chat_id, Instant::now());
             delivered += 1;
         }
     }
     delivered
 }
+
+/// Chats sent to at once.
+const CONCURRENCY: usize = 64;
 
 async fn send_bundle(alerts: &Alerts, sender: &dyn DigestSender, bundle: &Bundle) -> Sent {
     let list = alerts.list(bundle.chat_id).unwrap_or_default();
@@ -348,7 +363,7 @@ pub async fn run(
 ) {
     let mut last_sent = HashMap::new();
     loop {
-        push_once(&alerts, sender.as_ref(), &mut last_sent).await;
+        push_once(&alerts, &sender, &mut last_sent).await;
         tokio::select! {
             _ = tokio::time::sleep(PASS_EVERY) => {}
             _ = alerts.arrived.notified() => {}

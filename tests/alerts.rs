@@ -203,7 +203,11 @@ async fn fifty_matches_arrive_bundled_in_at_most_two_messages() {
         );
     }
     assert!(tokio::task::block_in_place(|| app.rescan()));
-    let outbox = Outbox::with_limits(fake.bot(), FakeApi::TOKEN.to_owned(), 30);
+    let outbox: Arc<dyn DigestSender> = Arc::new(Outbox::with_limits(
+        fake.bot(),
+        FakeApi::TOKEN.to_owned(),
+        30,
+    ));
     let mut last = std::collections::HashMap::new();
     let chats = jianbao::alerts::push_once(&app.alerts(), &outbox, &mut last).await;
     assert_eq!(chats, 1);
