@@ -11,7 +11,8 @@
 //!    sync, matching, send). p50/p99/max.
 //! 2. **Fan-out beside searches.** 1,000 chats save `/alert 芯片`; one matching file lands;
 //!    while the pusher sends 1,000 alerts through the shared outbox (bulk priority, 30/s
-//!    overall), a user search from a new private chat arrives every 250 ms through the real
+//!    overall), a user search from a new private chat arrives every 250 ms on average
+//!    (irregular gaps, so that arrivals fall anywhere in the outbox's pacing slots) through the real
 //!    dispatcher. Timed: each search's update push → its reply's sendMessage record; and the
 //!    fan-out's wall time. Every alert chat must get exactly one message.
 
@@ -208,10 +209,16 @@ fn main() -> ExitCode {
         while fake.requests_for("sendmessage").len() < base_sends + 30 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let start = tokio::time::Instant::now();
         let mut pushed = Vec::new();
+        // Irregular gaps (150–350 ms, 250 on average): a fixed 250 ms pace is exactly 7 of
+        // the outbox's 35.7 ms slots and would always land at the same point of a slot.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
         for (i, &chat) in search_chats.iter().enumerate() {
-            tokio::time::sleep_until(start + SEARCH_PACE * i as u32).await;
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let gap = SEARCH_PACE - Duration::from_millis(100) + Duration::from_millis(state % 201);
+            tokio::time::sleep(gap).await;
             let q = ["经济 发展", "乡村振兴", "人工智能", "科技创新"][i % 4];
             let push = Instant::now();
             fake.push_update(text_message(chat, "private", chat, q));
@@ -258,7 +265,7 @@ fn main() -> ExitCode {
         exactly_once
     );
     println!(
-        "  {} searches from new chats meanwhile, one every {} ms: push -> reply p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "  {} searches from new chats meanwhile, one every {} ms on average (irregular): push -> reply p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         replies.len(),
         SEARCH_PACE.as_millis(),
         pct(&replies, 0.5),

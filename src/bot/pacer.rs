@@ -49,7 +49,14 @@ impl Pacer {
             let wait = {
                 let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
-                let tolerance = self.period * (self.burst - 1);
+                // Bulk sends never use the burst allowance: a user's reply arriving during a
+                // fan-out finds it free and goes at once, instead of waiting up to one slot
+                // (35.7 ms) behind bulk traffic that keeps the bucket empty. Bulk still gets
+                // the full rate, one send per period.
+                let tolerance = match priority {
+                    Priority::Interactive => self.period * (self.burst - 1),
+                    Priority::Bulk => Duration::ZERO,
+                };
                 let ready = s.tat <= now + tolerance;
                 if priority == Priority::Bulk && s.interactive_waiting > 0 {
                     Some(self.period / 2)
@@ -93,6 +100,27 @@ mod tests {
             "{:?}",
             start.elapsed()
         );
+    }
+
+    #[tokio::test]
+    async fn a_reply_during_a_bulk_fan_out_goes_at_once() {
+        let pacer = std::sync::Arc::new(Pacer::new(20, 2));
+        let bulk = pacer.clone();
+        let fan_out = tokio::spawn(async move {
+            for _ in 0..20 {
+                bulk.acquire(Priority::Bulk).await;
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(230)).await;
+        let started = Instant::now();
+        pacer.acquire(Priority::Interactive).await;
+        // One slot is 50 ms: the reply did not wait for one.
+        assert!(
+            started.elapsed() < Duration::from_millis(20),
+            "{:?}",
+            started.elapsed()
+        );
+        fan_out.abort();
     }
 
     #[tokio::test]
