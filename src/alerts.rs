@@ -29,6 +29,8 @@ use crate::store::{Alert, Store, StoreError};
 pub const MAX_ITEMS_PER_PASS: usize = 50;
 /// A chat gets at most one bundle in this time: bursts are bundled, never a message per file.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(20);
+/// Days on which a chat was unreachable after which its alerts are removed (as digests).
+pub const ALERT_STRIKES: u32 = crate::scheduler::DISABLE_AFTER_FAILURES;
 /// Passes run after every sync that changed the index, and at least this often.
 const PASS_EVERY: Duration = Duration::from_secs(60);
 
@@ -139,8 +141,12 @@ impl Alerts {
         for alert in alerts {
             by_chat.entry(alert.chat_id).or_default().push(alert);
         }
+        let today = Utc::now().date_naive();
         let mut bundles = Vec::new();
         for (chat_id, alerts) in by_chat {
+            if self.store.alerts_failed_on(chat_id, today)? {
+                continue; // unreachable today already: tried again tomorrow
+            }
             if let Some(bundle) = self.bundle(chat_id, &alerts)? {
                 bundles.push(bundle);
             }
@@ -336,13 +342,18 @@ async fn send_bundle(alerts: &Alerts, sender: &dyn DigestSender, bundle: &Bundle
         match result {
             Delivery::Sent(_) => {}
             Delivery::Gone(reason) => {
-                // The bot may not write there any more: its alerts go (a digest subscription
-                // is disabled after three such days; an alert has nobody to wait for).
-                tracing::warn!(
-                    "alerts: chat {chat_id} is unreachable ({reason}); removing its alerts"
-                );
-                if let Err(e) = alerts.store.delete_alerts_of(chat_id) {
-                    tracing::error!("alerts: {e}");
+                // Blocked, kicked, not found: as for digests, one strike a day (the chat is
+                // not tried again that day), and its alerts go after three such days.
+                let today = Utc::now().date_naive();
+                match alerts
+                    .store
+                    .record_alert_failure(chat_id, ALERT_STRIKES, today)
+                {
+                    Ok(true) => tracing::warn!(
+                        "alerts: chat {chat_id} unreachable on {ALERT_STRIKES} days ({reason}); its alerts were removed"
+                    ),
+                    Ok(false) => tracing::warn!("alerts: chat {chat_id} is unreachable: {reason}"),
+                    Err(e) => tracing::error!("alerts: {e}"),
                 }
                 return Sent::Later;
             }

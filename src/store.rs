@@ -57,7 +57,9 @@ const MIGRATIONS: &[&str] = &[
         chat_id INTEGER NOT NULL,
         query TEXT NOT NULL,
         after_seq INTEGER,
-        created_at INTEGER NOT NULL
+        created_at INTEGER NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        failed_date TEXT
     );
     CREATE INDEX alerts_by_chat ON alerts (chat_id, id);
     CREATE TABLE alert_sent (
@@ -539,10 +541,41 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Removes every alert of a chat the bot can no longer write to.
-    pub fn delete_alerts_of(&self, chat_id: i64) -> Result<usize, StoreError> {
+    /// Counts a day on which the chat was unreachable (once per date) and removes its alerts
+    /// at `limit` such days, as digests are disabled. Returns true when they were removed.
+    pub fn record_alert_failure(
+        &self,
+        chat_id: i64,
+        limit: u32,
+        date: NaiveDate,
+    ) -> Result<bool, StoreError> {
+        let date = date_text(date);
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE alerts SET failures = failures + 1, failed_date = ?2
+             WHERE chat_id = ?1 AND (failed_date IS NULL OR failed_date <> ?2)",
+            params![chat_id, date],
+        )
+        .map_err(|e| self.err(e))?;
+        let removed = tx
+            .execute(
+                "DELETE FROM alerts WHERE chat_id = ?1 AND failures >= ?2",
+                params![chat_id, limit],
+            )
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(removed > 0)
+    }
+
+    /// Whether the chat was found unreachable on `date` already (tried again the next day).
+    pub fn alerts_failed_on(&self, chat_id: i64, date: NaiveDate) -> Result<bool, StoreError> {
         self.conn()
-            .execute("DELETE FROM alerts WHERE chat_id = ?1", params![chat_id])
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM alerts WHERE chat_id = ?1 AND failed_date = ?2)",
+                params![chat_id, date_text(date)],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))
     }
 
@@ -586,6 +619,14 @@ impl Store {
             tx.execute(
                 "UPDATE alerts SET after_seq = MAX(COALESCE(after_seq, -1), ?2) WHERE chat_id = ?1",
                 params![chat_id, cursor as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        if !seqs.is_empty() {
+            // Delivered: the chat is reachable again.
+            tx.execute(
+                "UPDATE alerts SET failures = 0, failed_date = NULL WHERE chat_id = ?1",
+                params![chat_id],
             )
             .map_err(|e| self.err(e))?;
         }
@@ -891,6 +932,44 @@ mod tests {
         store.migrate_chat(-2, -1002).unwrap();
         assert!(store.subscription(-2).unwrap().is_none());
         assert_eq!(store.subscription(-1002).unwrap().unwrap().time, t("09:00"));
+    }
+
+    #[test]
+    fn alerts_of_an_unreachable_chat_go_after_three_days_and_a_delivery_resets_the_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .add_alert(-5, "量子", Some(3), 10, 1)
+            .unwrap()
+            .unwrap();
+        store
+            .add_alert(-5, "芯片", Some(3), 10, 1)
+            .unwrap()
+            .unwrap();
+        assert!(!store.record_alert_failure(-5, 3, d("2024-07-01")).unwrap());
+        assert!(
+            !store.record_alert_failure(-5, 3, d("2024-07-01")).unwrap(),
+            "once a day"
+        );
+        assert!(store.alerts_failed_on(-5, d("2024-07-01")).unwrap());
+        assert!(!store.alerts_failed_on(-5, d("2024-07-02")).unwrap());
+        assert!(!store.record_alert_failure(-5, 3, d("2024-07-02")).unwrap());
+        // Delivered again: the count starts over.
+        store.record_alerts_sent(-5, &[7], Some(7), 2).unwrap();
+        assert!(!store.record_alert_failure(-5, 3, d("2024-07-03")).unwrap());
+        assert!(!store.record_alert_failure(-5, 3, d("2024-07-04")).unwrap());
+        assert!(store.record_alert_failure(-5, 3, d("2024-07-05")).unwrap());
+        assert!(store.alerts_of(-5).unwrap().is_empty());
+        // Sent articles are remembered; a migration moves alerts and history.
+        store.add_alert(-6, "量子", None, 10, 1).unwrap().unwrap();
+        store.record_alerts_sent(-6, &[1, 2], Some(2), 3).unwrap();
+        store.migrate_chat(-6, -1006).unwrap();
+        assert_eq!(store.alerts_of(-1006).unwrap().len(), 1);
+        assert_eq!(store.alert_sent(-1006, &[1, 2, 3]).unwrap(), vec![1, 2]);
+        assert!(store.alert_sent(-6, &[1]).unwrap().is_empty());
+        // The per-chat limit.
+        assert!(store.add_alert(-7, "a", None, 1, 1).unwrap().is_some());
+        assert!(store.add_alert(-7, "b", None, 1, 1).unwrap().is_none());
     }
 
     #[test]

@@ -273,3 +273,79 @@ async fn groups_need_their_admins_and_chats_have_a_limit() {
     assert!(list.contains("1. 芯片") && !list.contains("量子"), "{list}");
     assert!(say(true, "/alert").contains("用法"));
 }
+
+/// The real dispatcher asks Telegram (the fake's getChatMember) who administers the group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_group_only_administrators_save_alerts_through_the_bot() {
+    let h = support::BotHarness::new(Settings::default(), old_corpus).await;
+    let (group, member, admin) = (-100_504, 61, 62);
+    h.fake.set_chat_member_status(group, member, "member");
+    h.fake.set_chat_member_status(group, admin, "administrator");
+    let refused = h.say(group, "supergroup", member, "/alert 量子").await;
+    assert!(
+        support::valid_html(&refused).contains("只有群管理员"),
+        "{refused}"
+    );
+    let saved = h.say(group, "supergroup", admin, "/alert 量子").await;
+    assert!(
+        support::valid_html(&saved).contains("已保存提醒 1"),
+        "{saved}"
+    );
+    let listed = h.say(group, "supergroup", member, "/alerts").await;
+    assert!(support::valid_html(&listed).contains("1. 量子"), "{listed}");
+    h.stop().await;
+}
+
+/// Blocked: one strike for the day and no retry that day; the alert stays until three days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_chat_gets_one_strike_a_day() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    old_corpus(seeds.path());
+    let fake = FakeApi::start().await;
+    let app = tokio::task::block_in_place(|| {
+        let index = Arc::new(SearchIndex::open(data.path()).expect("open"));
+        index.sync(seeds.path(), None).expect("sync");
+        let store = Arc::new(Store::open(data.path()).expect("store"));
+        App::new(
+            index,
+            store,
+            Settings::default(),
+            seeds.path().to_path_buf(),
+        )
+    });
+    let chat = 505;
+    tokio::task::block_in_place(|| {
+        app.handle_message(
+            &message(chat, ChatKind::Private, true, "/alert 量子通信"),
+            Utc::now(),
+        );
+        write(
+            seeds.path(),
+            "q",
+            "量子通信干线开通",
+            "量子通信干线今天开通。",
+        );
+        assert!(app.rescan());
+    });
+    fake.fail_chat(chat, Some(support::Fault::Blocked));
+    let outbox: Arc<dyn DigestSender> = Arc::new(Outbox::with_limits(
+        fake.bot(),
+        FakeApi::TOKEN.to_owned(),
+        30,
+    ));
+    let mut last = std::collections::HashMap::new();
+    assert_eq!(
+        jianbao::alerts::push_once(&app.alerts(), &outbox, &mut last).await,
+        0
+    );
+    let tried = fake.requests_for("sendmessage").len();
+    assert_eq!(tried, 1);
+    // The same day: not tried again, and the alert is kept.
+    assert_eq!(
+        jianbao::alerts::push_once(&app.alerts(), &outbox, &mut last).await,
+        0
+    );
+    assert_eq!(fake.requests_for("sendmessage").len(), tried);
+    assert_eq!(app.alerts().list(chat).expect("list").len(), 1);
+}
