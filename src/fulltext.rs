@@ -7,12 +7,11 @@
 use chrono::NaiveDate;
 use tantivy::collector::TopDocs;
 use tantivy::query::TermQuery;
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::IndexRecordOption;
 use tantivy::{TantivyDocument, Term};
 
-use crate::corpus::dates::from_date_key;
 use crate::corpus::status::TextState;
-use crate::index::SearchIndex;
+use crate::index::{SearchIndex, Stored};
 use crate::render::{self, TELEGRAM_MAX_CHARS, escape_html, linked_title};
 
 /// Longer articles go as a document instead of messages: four messages of text are already
@@ -69,28 +68,16 @@ pub fn find(index: &SearchIndex, reference: &str) -> tantivy::Result<Option<Full
         return Ok(None);
     };
     let doc: TantivyDocument = searcher.doc(address)?;
-    let text = |field| {
-        doc.get_first(field)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let stored = Stored::new(f, &doc);
     Ok(Some(FullText {
-        seq: doc.get_first(f.seq).and_then(|v| v.as_u64()).unwrap_or(0),
-        id: text(f.id),
-        title: text(f.title),
-        source: text(f.source),
-        url: text(f.url),
-        date: doc
-            .get_first(f.date)
-            .and_then(|v| v.as_i64())
-            .and_then(from_date_key),
-        state: TextState::from_code(
-            doc.get_first(f.text_state)
-                .and_then(|v| v.as_u64())
-                .unwrap_or(0),
-        ),
-        body: text(f.body),
+        seq: stored.seq(),
+        id: stored.text(f.id),
+        title: stored.text(f.title),
+        source: stored.text(f.source),
+        url: stored.text(f.url),
+        date: stored.date(),
+        state: stored.state(),
+        body: stored.text(f.body),
     }))
 }
 

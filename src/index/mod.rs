@@ -294,6 +294,56 @@ pub fn register_tokenizers(index: &Index) {
     index.tokenizers().register(ATOMS_TOKENIZER, AtomsTokenizer);
 }
 
+/// A stored document's fields, read through the schema's handles (a missing value reads as
+/// empty or 0: every writer of the index sets them all).
+pub struct Stored<'a> {
+    fields: &'a Fields,
+    doc: &'a TantivyDocument,
+}
+
+impl<'a> Stored<'a> {
+    pub fn new(fields: &'a Fields, doc: &'a TantivyDocument) -> Stored<'a> {
+        Stored { fields, doc }
+    }
+
+    pub fn text(&self, field: tantivy::schema::Field) -> String {
+        use tantivy::schema::Value;
+        self.doc
+            .get_first(field)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn u64(&self, field: tantivy::schema::Field) -> u64 {
+        use tantivy::schema::Value;
+        self.doc
+            .get_first(field)
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0)
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.u64(self.fields.seq)
+    }
+
+    pub fn story(&self) -> u64 {
+        self.u64(self.fields.story)
+    }
+
+    pub fn date(&self) -> Option<chrono::NaiveDate> {
+        use tantivy::schema::Value;
+        self.doc
+            .get_first(self.fields.date)
+            .and_then(|v| v.as_i64())
+            .and_then(crate::corpus::dates::from_date_key)
+    }
+
+    pub fn state(&self) -> crate::corpus::status::TextState {
+        crate::corpus::status::TextState::from_code(self.u64(self.fields.text_state))
+    }
+}
+
 /// Number of distinct sources in a snapshot.
 pub fn count_sources(searcher: &Searcher) -> usize {
     let mut sources = std::collections::HashSet::new();

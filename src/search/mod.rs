@@ -15,16 +15,16 @@ use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, EnableScoring, Explanation, Occur, PhraseQuery, Query,
     RangeQuery, Scorer, TermQuery, Weight,
 };
-use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TantivyDocument, Term};
 
 pub use excerpt::{EXCERPT_CHARS, Excerpt, Needle};
 pub use query::UserQuery;
 
-use crate::corpus::dates::{date_key, from_date_key};
+use crate::corpus::dates::date_key;
 use crate::corpus::status::TextState;
 use crate::index::schema::{TEXT_STATE, names};
-use crate::index::{Fields, SearchIndex};
+use crate::index::{Fields, SearchIndex, Stored};
 use crate::text::{bigrams, is_compound, phrase_words, query_atoms, words};
 use coverage::{CoverageQuery, TermStat};
 
@@ -468,18 +468,10 @@ pub fn hit_from_doc(
     needles: &[Needle],
     excerpt_chars: usize,
 ) -> Hit {
-    let text = |field: Field| {
-        doc.get_first(field)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let stored = Stored::new(f, doc);
+    let text = |field: Field| stored.text(field);
     let body = text(f.body);
-    let state = TextState::from_code(
-        doc.get_first(f.text_state)
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0),
-    );
+    let state = stored.state();
     let excerpt = match state {
         TextState::Text => excerpt::excerpt(&body, needles, excerpt_chars),
         _ => Excerpt::unhighlighted(state.marker()),
@@ -490,14 +482,11 @@ pub fn hit_from_doc(
         title: text(f.title),
         url: text(f.url),
         source: text(f.source),
-        date: doc
-            .get_first(f.date)
-            .and_then(|v| v.as_i64())
-            .and_then(from_date_key),
+        date: stored.date(),
         score,
         excerpt,
-        seq: doc.get_first(f.seq).and_then(|v| v.as_u64()).unwrap_or(0),
-        story: doc.get_first(f.story).and_then(|v| v.as_u64()).unwrap_or(0),
+        seq: stored.seq(),
+        story: stored.story(),
         also: Vec::new(),
     }
 }

@@ -5,16 +5,15 @@ use std::collections::HashSet;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::IndexRecordOption;
 use tantivy::{
     DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED,
     TantivyDocument, Term,
 };
 
 use super::Copy;
-use crate::corpus::dates::from_date_key;
-use crate::index::Fields;
 use crate::index::schema::STORY;
+use crate::index::{Fields, Stored};
 
 /// Most copies listed under one hit (a wire story run by dozens of sites).
 pub const MAX_COPIES: usize = 20;
@@ -101,22 +100,14 @@ pub fn copies(
 }
 
 fn copy_of(f: &Fields, doc: &TantivyDocument) -> Copy {
-    let text = |field| {
-        doc.get_first(field)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let stored = Stored::new(f, doc);
     Copy {
-        id: text(f.id),
-        seq: doc.get_first(f.seq).and_then(|v| v.as_u64()).unwrap_or(0),
-        title: text(f.title),
-        source: text(f.source),
-        url: text(f.url),
-        date: doc
-            .get_first(f.date)
-            .and_then(|v| v.as_i64())
-            .and_then(from_date_key),
+        id: stored.text(f.id),
+        seq: stored.seq(),
+        title: stored.text(f.title),
+        source: stored.text(f.source),
+        url: stored.text(f.url),
+        date: stored.date(),
     }
 }
 
