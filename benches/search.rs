@@ -172,6 +172,29 @@ fn main() {
         percentile(&lat, 0.5).as_secs_f64() / percentile(&flat_lat, 0.5).as_secs_f64(),
         percentile(&lat, 0.99).as_secs_f64() / percentile(&flat_lat, 0.99).as_secs_f64()
     );
+    // Digest and alert selection (one engine): a small window (the last 50 articles, what a
+    // daily digest or an alert pass usually sees) and the whole index (a first digest after a
+    // full import), without and with a keyword filter.
+    let last = jianbao::digest::max_seq(&index.searcher()).unwrap_or(0);
+    for (label, since) in [
+        ("last 50 articles", jianbao::digest::Since::Seq(last.saturating_sub(50))),
+        ("whole index", jianbao::digest::Since::Time(0)),
+    ] {
+        for keywords in ["", "经济"] {
+            let times: Vec<Duration> = (0..7)
+                .map(|_| {
+                    let started = Instant::now();
+                    let d = jianbao::digest::select(&index, since, keywords, 10).expect("digest");
+                    assert!(d.total > 0 || !keywords.is_empty());
+                    started.elapsed()
+                })
+                .collect();
+            println!(
+                "digest select, {label}, keywords {keywords:?}: median {:.2} ms of 7",
+                median(times).as_secs_f64() * 1e3
+            );
+        }
+    }
     println!(
         "peak RSS: {:.0} MB after the first build, {:.0} MB at the end (3 builds + queries in one process)",
         rss_first_build,
