@@ -18,12 +18,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use crate::digest::{self, Since};
+use crate::digest::{self, Entry, Since};
 use crate::index::SearchIndex;
 use crate::render::{self, TELEGRAM_MAX_CHARS, escape_html, linked_title};
 use crate::scheduler::{Delivery, DigestSender};
 use crate::search::{self, Hit};
 use crate::store::{Alert, Store, StoreError};
+use tantivy::Searcher;
 
 /// Articles one pass sends a chat at most; the rest are counted in the last line.
 pub const MAX_ITEMS_PER_PASS: usize = 50;
@@ -57,8 +58,10 @@ pub struct Match {
 pub struct Bundle {
     pub chat_id: i64,
     pub matches: Vec<Match>,
-    /// Matching articles beyond [`MAX_ITEMS_PER_PASS`].
+    /// Matching articles beyond [`MAX_ITEMS_PER_PASS`], left for the next passes.
     pub more: usize,
+    /// The chat's alerts, numbered from 1 in this order (for naming them).
+    pub alerts: Vec<Alert>,
     /// The snapshot's highest ingest number: the chat's alerts move past it once sent.
     pub cursor: Option<u64>,
 }
@@ -103,9 +106,7 @@ impl Alerts {
             .store
             .add_alert(chat_id, &query, after, self.per_chat, now.timestamp())?
         {
-            Some(_) => Ok(Added::Saved {
-                number: self.store.alerts_of(chat_id)?.len(),
-            }),
+            Some((_, number)) => Ok(Added::Saved { number }),
             None => Ok(Added::Full {
                 limit: self.per_chat,
             }),
@@ -127,10 +128,6 @@ impl Alerts {
         Ok(Some(alert.clone()))
     }
 
-    pub fn all(&self) -> Result<Vec<Alert>, StoreError> {
-        self.store.all_alerts()
-    }
-
     /// What each chat with alerts is to be sent now (or only `chat`).
     pub fn pending(&self, chat: Option<i64>) -> Result<Vec<Bundle>, PendingError> {
         let alerts = match chat {
@@ -141,37 +138,43 @@ impl Alerts {
         for alert in alerts {
             by_chat.entry(alert.chat_id).or_default().push(alert);
         }
+        // One snapshot for the whole pass.
+        let searcher = self.index.searcher();
         let today = Utc::now().date_naive();
         let mut bundles = Vec::new();
         for (chat_id, alerts) in by_chat {
             if self.store.alerts_failed_on(chat_id, today)? {
                 continue; // unreachable today already: tried again tomorrow
             }
-            if let Some(bundle) = self.bundle(chat_id, &alerts)? {
+            if let Some(bundle) = self.bundle(&searcher, chat_id, alerts)? {
                 bundles.push(bundle);
             }
         }
         Ok(bundles)
     }
 
-    fn bundle(&self, chat_id: i64, alerts: &[Alert]) -> Result<Option<Bundle>, PendingError> {
-        let mut found: HashMap<u64, Match> = HashMap::new();
-        let mut cursor = None;
+    fn bundle(
+        &self,
+        searcher: &Searcher,
+        chat_id: i64,
+        alerts: Vec<Alert>,
+    ) -> Result<Option<Bundle>, PendingError> {
+        let f = self.index.fields();
+        let cursor = digest::max_seq(searcher);
+        // Every new story any alert matches (cheap: no stored document read yet), with the
+        // numbers of the alerts that matched it.
+        let mut found: HashMap<u64, (Entry, Vec<usize>)> = HashMap::new();
         for (i, alert) in alerts.iter().enumerate() {
             let since = match alert.after_seq {
                 Some(seq) => Since::Seq(seq),
                 None => Since::Time(alert.created_at),
             };
-            let selected = digest::select(&self.index, since, &alert.query, MAX_ITEMS_PER_PASS)?;
-            cursor = cursor.max(selected.cursor);
-            for hit in selected.items {
+            let parsed = search::query::parse(&alert.query);
+            for entry in digest::new_stories(searcher, f, since, &parsed)? {
                 found
-                    .entry(hit.seq)
-                    .or_insert_with(|| Match {
-                        hit,
-                        alerts: Vec::new(),
-                    })
-                    .alerts
+                    .entry(entry.seq)
+                    .or_insert((entry, Vec::new()))
+                    .1
                     .push(i + 1);
             }
         }
@@ -187,16 +190,30 @@ impl Alerts {
             }
             return Ok(None);
         }
-        let mut matches: Vec<Match> = found.into_values().collect();
+        let mut found: Vec<(Entry, Vec<usize>)> = found.into_values().collect();
         // Newest first, as in digests.
-        matches.sort_by_key(|m| std::cmp::Reverse((m.hit.date, m.hit.seq)));
-        let more = matches.len().saturating_sub(MAX_ITEMS_PER_PASS);
-        matches.truncate(MAX_ITEMS_PER_PASS);
+        found.sort_by_key(|(e, _)| std::cmp::Reverse((e.date, e.seq)));
+        let more = found.len().saturating_sub(MAX_ITEMS_PER_PASS);
+        found.truncate(MAX_ITEMS_PER_PASS);
+        let entries: Vec<Entry> = found.iter().map(|(e, _)| *e).collect();
+        // No excerpt in an alert line: nothing to highlight.
+        let hits = digest::hits(searcher, f, &entries, &[])?;
+        let matches = hits
+            .into_iter()
+            .zip(found)
+            .map(|(hit, (_, numbers))| Match {
+                hit,
+                alerts: numbers,
+            })
+            .collect();
         Ok(Some(Bundle {
             chat_id,
             matches,
             more,
-            cursor,
+            alerts,
+            // The rest is sent in the next passes: the alerts stay where they are until then
+            // (what was sent is recorded, so it is not sent again).
+            cursor: if more == 0 { cursor } else { None },
         }))
     }
 
@@ -224,7 +241,8 @@ pub enum PendingError {
 
 /// A bundle as messages: a header, then one compact line per article (title, source, date,
 /// number, and which alerts it matched), split between articles at Telegram's limit.
-pub fn render(bundle: &Bundle, alerts: &[Alert]) -> Vec<String> {
+pub fn render(bundle: &Bundle) -> Vec<String> {
+    let alerts = &bundle.alerts;
     let mut html = format!(
         "🔔 <b>提醒</b>：{} 篇新文章符合你的关注",
         bundle.matches.len() + bundle.more
@@ -251,10 +269,7 @@ pub fn render(bundle: &Bundle, alerts: &[Alert]) -> Vec<String> {
         ));
     }
     if bundle.more > 0 {
-        html.push_str(&format!(
-            "\n\n还有 {} 篇，发送 /latest 20 或 /search 查看。",
-            bundle.more
-        ));
+        html.push_str(&format!("\n\n还有 {} 篇，稍后推送。", bundle.more));
     }
     html.push_str("\n\n发送 /read 编号 阅读全文，/alerts 管理提醒。");
     render::split_message(&html, TELEGRAM_MAX_CHARS)
@@ -327,9 +342,8 @@ pub async fn push_once(
 const CONCURRENCY: usize = 64;
 
 async fn send_bundle(alerts: &Alerts, sender: &dyn DigestSender, bundle: &Bundle) -> Sent {
-    let list = alerts.list(bundle.chat_id).unwrap_or_default();
     let mut chat_id = bundle.chat_id;
-    for part in render(bundle, &list) {
+    for part in render(bundle) {
         let mut result = sender.send_html(chat_id, part.clone()).await;
         if let Delivery::Migrated(new_id) = result {
             if let Err(e) = alerts.store.migrate_chat(chat_id, new_id) {

@@ -14,12 +14,12 @@ use tantivy::collector::DocSetCollector;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
-use crate::index::SearchIndex;
 use crate::index::schema::names;
+use crate::index::{Fields, SearchIndex};
 use crate::render::{
     self, TELEGRAM_MAX_CHARS, escape_html, linked_title, split_message, visible_len,
 };
-use crate::search::{self, Hit, query};
+use crate::search::{self, Hit, UserQuery, query};
 
 /// Length of the one-line excerpt under each digest item.
 pub const DIGEST_EXCERPT_CHARS: usize = 60;
@@ -56,21 +56,16 @@ pub struct Digest {
     pub cursor: Option<u64>,
 }
 
-/// A matching article, as the selection sees it.
-struct Row {
-    address: DocAddress,
-    date: i64,
-    seq: u64,
-    story: u64,
+/// A new story's entry, as the selection sees it: its first copy in the window.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    pub address: DocAddress,
+    pub date: i64,
+    pub seq: u64,
+    pub story: u64,
 }
 
 /// Selects the digest from one consistent snapshot of the index.
-///
-/// A story is new once: an article whose story already had a copy in the index before the
-/// window (a repost arriving the day after the original was sent) is left out, and several
-/// copies arriving in one window are one item (the first copy, the others listed under it).
-/// With keywords, the earlier copy counts even if it did not match them: reposts share their
-/// text, so it almost always did, and a story is not news twice.
 pub fn select(
     index: &SearchIndex,
     since: Since,
@@ -79,6 +74,32 @@ pub fn select(
 ) -> Result<Digest, tantivy::TantivyError> {
     let searcher = index.searcher();
     let f = index.fields();
+    let parsed = query::parse(keywords);
+    let mut entries = new_stories(&searcher, f, since, &parsed)?;
+    let total = entries.len();
+    entries.truncate(max_items.max(1));
+    let needles = search::needles(&searcher, f, &parsed);
+    Ok(Digest {
+        items: hits(&searcher, f, &entries, &needles)?,
+        total,
+        cursor: max_seq(&searcher),
+    })
+}
+
+/// The stories that are new since `since` and match `parsed` (the keyword filter), newest
+/// (by `date`) first: one entry per story, its first copy in the window.
+///
+/// A story is new once: an article whose story already had a copy in the index before the
+/// window (a repost arriving the day after the original was sent) is left out, and several
+/// copies arriving in one window are one entry. With keywords, the earlier copy counts even
+/// if it did not match them: reposts share their text, so it almost always did, and a story
+/// is not news twice.
+pub fn new_stories(
+    searcher: &Searcher,
+    f: &Fields,
+    since: Since,
+    parsed: &UserQuery,
+) -> Result<Vec<Entry>, tantivy::TantivyError> {
     let window: Box<dyn Query> = match since {
         Since::Seq(seq) => Box::new(RangeQuery::new(
             Bound::Excluded(Term::from_field_u64(f.seq, seq)),
@@ -89,17 +110,16 @@ pub fn select(
             Bound::Unbounded,
         )),
     };
-    let parsed = query::parse(keywords);
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, window)];
     if parsed.has_words() || parsed.has_filters() || !parsed.excluded.is_empty() {
-        clauses.push((Occur::Must, search::filter_query(f, &parsed)));
+        clauses.push((Occur::Must, search::filter_query(f, parsed)));
     }
     let q = BooleanQuery::new(clauses);
-    let rows = rows_of(&searcher, searcher.search(&q, &DocSetCollector)?)?;
+    let rows = rows_of(searcher, searcher.search(&q, &DocSetCollector)?)?;
     let stories: HashSet<u64> = rows.iter().map(|r| r.story).collect();
-    let old = stories_seen_before(&searcher, &stories, since)?;
+    let old = stories_seen_before(searcher, &stories, since)?;
     // The first copy of each new story.
-    let mut first: HashMap<u64, Row> = HashMap::new();
+    let mut first: HashMap<u64, Entry> = HashMap::new();
     for row in rows.into_iter().filter(|r| !old.contains(&r.story)) {
         match first.get(&row.story) {
             Some(kept) if kept.seq <= row.seq => {}
@@ -108,30 +128,33 @@ pub fn select(
             }
         }
     }
-    let mut entries: Vec<Row> = first.into_values().collect();
+    let mut entries: Vec<Entry> = first.into_values().collect();
     entries.sort_by_key(|r| std::cmp::Reverse((r.date, r.seq)));
-    let total = entries.len();
-    entries.truncate(max_items.max(1));
-    let needles = search::needles(&searcher, f, &parsed);
+    Ok(entries)
+}
+
+/// The entries as hits (stored fields, excerpt, the story's other copies).
+pub fn hits(
+    searcher: &Searcher,
+    f: &Fields,
+    entries: &[Entry],
+    needles: &[search::Needle],
+) -> Result<Vec<Hit>, tantivy::TantivyError> {
     let mut items = Vec::with_capacity(entries.len());
-    for row in entries {
-        let doc: TantivyDocument = searcher.doc(row.address)?;
-        let mut hit = search::hit_from_doc(f, &doc, 0.0, &needles, DIGEST_EXCERPT_CHARS);
-        hit.also = search::stories::copies(&searcher, f, hit.story, row.address)?;
+    for entry in entries {
+        let doc: TantivyDocument = searcher.doc(entry.address)?;
+        let mut hit = search::hit_from_doc(f, &doc, 0.0, needles, DIGEST_EXCERPT_CHARS);
+        hit.also = search::stories::copies(searcher, f, hit.story, entry.address)?;
         items.push(hit);
     }
-    Ok(Digest {
-        items,
-        total,
-        cursor: max_seq(&searcher),
-    })
+    Ok(items)
 }
 
 /// Date, ingest number and story of each matching document, from the fast fields.
 fn rows_of(
     searcher: &Searcher,
     matches: HashSet<DocAddress>,
-) -> Result<Vec<Row>, tantivy::TantivyError> {
+) -> Result<Vec<Entry>, tantivy::TantivyError> {
     let mut columns = HashMap::new();
     let mut rows = Vec::with_capacity(matches.len());
     for address in matches {
@@ -147,7 +170,7 @@ fn rows_of(
             }
         };
         let seq = seqs.first(address.doc_id).unwrap_or(0);
-        rows.push(Row {
+        rows.push(Entry {
             address,
             date: dates.first(address.doc_id).unwrap_or(0),
             seq,

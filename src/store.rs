@@ -462,7 +462,8 @@ impl Store {
         Ok(disabled > 0)
     }
 
-    /// Saves an alert unless the chat has `limit` already; `None` when it has.
+    /// Saves an alert unless the chat has `limit` already (`None` then); returns it with its
+    /// number in the chat's list.
     pub fn add_alert(
         &self,
         chat_id: i64,
@@ -470,7 +471,7 @@ impl Store {
         after_seq: Option<u64>,
         limit: usize,
         now: i64,
-    ) -> Result<Option<Alert>, StoreError> {
+    ) -> Result<Option<(Alert, usize)>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         let count: i64 = tx
@@ -490,13 +491,14 @@ impl Store {
         .map_err(|e| self.err(e))?;
         let id = tx.last_insert_rowid();
         tx.commit().map_err(|e| self.err(e))?;
-        Ok(Some(Alert {
+        let alert = Alert {
             id,
             chat_id,
             query: query.to_owned(),
             after_seq,
             created_at: now,
-        }))
+        };
+        Ok(Some((alert, count as usize + 1)))
     }
 
     /// A chat's alerts, oldest first (their numbers in /alerts are 1, 2, …).

@@ -349,3 +349,66 @@ async fn a_blocked_chat_gets_one_strike_a_day() {
     assert_eq!(fake.requests_for("sendmessage").len(), tried);
     assert_eq!(app.alerts().list(chat).expect("list").len(), 1);
 }
+
+/// More matches than one bundle holds: the rest come in the next pass, none lost or repeated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matches_beyond_one_bundle_come_in_the_next_pass() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    old_corpus(seeds.path());
+    let fake = FakeApi::start().await;
+    let app = tokio::task::block_in_place(|| {
+        let index = Arc::new(SearchIndex::open(data.path()).expect("open"));
+        index.sync(seeds.path(), None).expect("sync");
+        let store = Arc::new(Store::open(data.path()).expect("store"));
+        App::new(
+            index,
+            store,
+            Settings::default(),
+            seeds.path().to_path_buf(),
+        )
+    });
+    let chat = 506;
+    let n = jianbao::alerts::MAX_ITEMS_PER_PASS + 20;
+    tokio::task::block_in_place(|| {
+        app.handle_message(
+            &message(chat, ChatKind::Private, true, "/alert 芯片"),
+            Utc::now(),
+        );
+        for i in 0..n {
+            write(
+                seeds.path(),
+                &format!("chip{i:03}"),
+                &format!("芯片新闻第{i:03}号"),
+                &format!("第{i}家芯片工厂今天投产，年产晶圆{i}万片。"),
+            );
+        }
+        assert!(app.rescan());
+    });
+    let outbox: Arc<dyn DigestSender> = Arc::new(Outbox::with_limits(
+        fake.bot(),
+        FakeApi::TOKEN.to_owned(),
+        30,
+    ));
+    let alerts = app.alerts();
+    assert_eq!(
+        jianbao::alerts::push_once(&alerts, &outbox, &mut Default::default()).await,
+        1
+    );
+    let first = fake.sent_texts(chat).join("\n");
+    assert!(first.contains("还有 20 篇"), "{first}");
+    // The next pass (a new minute): the other 20.
+    assert_eq!(
+        jianbao::alerts::push_once(&alerts, &outbox, &mut Default::default()).await,
+        1
+    );
+    assert_eq!(
+        jianbao::alerts::push_once(&alerts, &outbox, &mut Default::default()).await,
+        0
+    );
+    let all = fake.sent_texts(chat).join("\n");
+    for i in 0..n {
+        let title = format!("芯片新闻第{i:03}号");
+        assert_eq!(all.matches(&title).count(), 1, "{title}");
+    }
+}

@@ -513,10 +513,9 @@ impl App {
                 return Vec::new();
             }
         };
-        let list = self.alerts.list(chat_id).unwrap_or_default();
         let mut out = Vec::new();
         for bundle in bundles {
-            out.extend(alerts::render(&bundle, &list).into_iter().map(Reply::text));
+            out.extend(alerts::render(&bundle).into_iter().map(Reply::text));
             if let Err(e) = self.alerts.record(chat_id, &bundle, now) {
                 tracing::error!("alerts: {e}");
             }
