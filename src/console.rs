@@ -183,11 +183,14 @@ pub fn run(app: &App) -> std::io::Result<()> {
                 last_buttons = all_buttons(&reply);
             }
         }
-        // What the bot's rescan and alert pusher would do meanwhile: new files in the folder
-        // are indexed, and the console chat's alerts that match them are shown.
-        app.rescan();
-        for reply in app.push_alerts_here(CONSOLE_CHAT_ID, Utc::now()) {
-            print_reply(&reply, &mut out, color)?;
+        // What the bot's rescan and alert pusher would do meanwhile, for a console chat that
+        // has alerts: new files in the folder are indexed, and the matches are shown. (A
+        // folder scan per line is not worth it otherwise: ~50 ms for 19,594 files.)
+        if app.has_alerts(CONSOLE_CHAT_ID) {
+            app.rescan();
+            for reply in app.push_alerts_here(CONSOLE_CHAT_ID, Utc::now()) {
+                print_reply(&reply, &mut out, color)?;
+            }
         }
     }
     Ok(())

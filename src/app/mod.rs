@@ -491,6 +491,11 @@ impl App {
         }
     }
 
+    /// Whether the chat has saved searches.
+    pub fn has_alerts(&self, chat_id: i64) -> bool {
+        self.alerts.list(chat_id).is_ok_and(|l| !l.is_empty())
+    }
+
     /// Syncs the index with the seeds folder (what the bot's rescan task does); true when it
     /// changed.
     pub fn rescan(&self) -> bool {
