@@ -393,7 +393,7 @@ fn execute(
         let exhausted = docs.len() < fetch;
         let mut page = stories::first_of_each(searcher, docs)?;
         if page.len() >= want || exhausted {
-            let total = stories_matched.len();
+            let total = stories_matched;
             page.truncate(want);
             let page = page.split_off(opts.offset.min(page.len()));
             return Ok((page, total));

@@ -51,12 +51,11 @@ pub fn first_of_each(
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(ranked.len());
     for (score, address) in ranked {
-        // A document without a story (none in a current index) stands alone.
-        let first = match columns.story(address)? {
-            Some(story) => seen.insert(story),
-            None => true,
-        };
-        if first {
+        // Every document has a story; one without would stand alone.
+        if columns
+            .story(address)?
+            .is_none_or(|story| seen.insert(story))
+        {
             out.push((score, address));
         }
     }
@@ -111,18 +110,16 @@ fn copy_of(f: &Fields, doc: &TantivyDocument) -> Copy {
     }
 }
 
-/// Collects the distinct stories of the matching documents.
+/// Counts the distinct stories of the matching documents (every document has one).
 pub struct DistinctStories;
 
 pub struct SegmentStories {
     column: Column<u64>,
     stories: HashSet<u64>,
-    /// Documents without a story, each its own.
-    alone: usize,
 }
 
 impl Collector for DistinctStories {
-    type Fruit = HashSetLen;
+    type Fruit = usize;
     type Child = SegmentStories;
 
     fn for_segment(
@@ -133,7 +130,6 @@ impl Collector for DistinctStories {
         Ok(SegmentStories {
             column: segment.fast_fields().u64(STORY)?,
             stories: HashSet::new(),
-            alone: 0,
         })
     }
 
@@ -141,43 +137,23 @@ impl Collector for DistinctStories {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<(HashSet<u64>, usize)>) -> tantivy::Result<HashSetLen> {
+    fn merge_fruits(&self, fruits: Vec<HashSet<u64>>) -> tantivy::Result<usize> {
         let mut all = HashSet::new();
-        let mut alone = 0;
-        for (stories, n) in fruits {
+        for stories in fruits {
             all.extend(stories);
-            alone += n;
         }
-        Ok(HashSetLen(all.len() + alone))
+        Ok(all.len())
     }
 }
 
 impl SegmentCollector for SegmentStories {
-    type Fruit = (HashSet<u64>, usize);
+    type Fruit = HashSet<u64>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        match self.column.first(doc) {
-            Some(story) => {
-                self.stories.insert(story);
-            }
-            None => self.alone += 1,
-        }
+        self.stories.extend(self.column.first(doc));
     }
 
-    fn harvest(self) -> (HashSet<u64>, usize) {
-        (self.stories, self.alone)
-    }
-}
-
-/// The number of distinct stories.
-pub struct HashSetLen(usize);
-
-impl HashSetLen {
-    pub fn len(&self) -> usize {
-        self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0 == 0
+    fn harvest(self) -> HashSet<u64> {
+        self.stories
     }
 }
