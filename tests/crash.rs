@@ -34,6 +34,55 @@ fn write_articles(dir: &Path, n: usize, marker: &str) {
     }
 }
 
+/// Starts `serve`, SIGKILLs it once 40 messages went out (30 per second: mid fan-out to
+/// `chats`), starts it again until every chat has a message, and checks that each got one or
+/// two (`what`: the kind of message, for failures). Returns how many got two.
+async fn kill_mid_fan_out_and_restart(
+    fake: &FakeApi,
+    seeds: &Path,
+    data: &Path,
+    chats: &[i64],
+    what: &str,
+) -> usize {
+    let envs = [
+        ("TELOXIDE_TOKEN", FakeApi::TOKEN.to_owned()),
+        ("TELOXIDE_API_URL", fake.url().to_string()),
+    ];
+    let child = spawn(seeds, data, &["serve"], &envs);
+    let started = std::time::Instant::now();
+    while fake.requests_for("sendmessage").len() < 40 && started.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    kill_after(child, Duration::ZERO);
+    let sent_before = chats
+        .iter()
+        .filter(|c| !fake.sent_texts(**c).is_empty())
+        .count();
+    assert!(
+        sent_before > 0 && sent_before < chats.len(),
+        "killed mid {what} fan-out ({sent_before} sent)"
+    );
+    let mut child = spawn(seeds, data, &["serve"], &envs);
+    let started = std::time::Instant::now();
+    while chats.iter().any(|c| fake.sent_texts(*c).is_empty())
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut twice = 0;
+    for c in chats {
+        let n = fake.sent_texts(*c).len();
+        assert!(n >= 1, "chat {c} got no {what}");
+        assert!(n <= 2, "chat {c} got {n} {what}s");
+        twice += usize::from(n == 2);
+    }
+    twice
+}
+
 fn kill_after(mut child: Child, delay: Duration) {
     std::thread::sleep(delay);
     let _ = child.kill(); // SIGKILL
@@ -128,46 +177,8 @@ async fn a_killed_fan_out_resumes_and_every_chat_gets_its_digest() {
                 .unwrap();
         }
     }
-    let envs = [
-        ("TELOXIDE_TOKEN", FakeApi::TOKEN.to_owned()),
-        ("TELOXIDE_API_URL", fake.url().to_string()),
-    ];
-    let child = spawn(seeds.path(), data.path(), &["serve"], &envs);
-    // Kill it in the middle of the fan-out (30 messages per second).
-    let started = std::time::Instant::now();
-    while fake.requests_for("sendmessage").len() < 40 && started.elapsed() < Duration::from_secs(60)
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    kill_after(child, Duration::ZERO);
-    let sent_before = chats
-        .iter()
-        .filter(|c| !fake.sent_texts(**c).is_empty())
-        .count();
-    assert!(
-        sent_before > 0 && sent_before < chats.len(),
-        "killed mid fan-out ({sent_before} sent)"
-    );
-
-    let mut child = spawn(seeds.path(), data.path(), &["serve"], &envs);
-    let started = std::time::Instant::now();
-    while chats.iter().any(|c| fake.sent_texts(*c).is_empty())
-        && started.elapsed() < Duration::from_secs(60)
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let _ = child.kill();
-    let _ = child.wait();
-    let twice = chats
-        .iter()
-        .filter(|c| fake.sent_texts(**c).len() > 1)
-        .count();
-    for c in &chats {
-        let n = fake.sent_texts(*c).len();
-        assert!(n >= 1, "chat {c} got no digest");
-        assert!(n <= 2, "chat {c} got {n} digests");
-    }
+    let twice =
+        kill_mid_fan_out_and_restart(&fake, seeds.path(), data.path(), &chats, "digest").await;
     // The crash window: only chats whose send was accepted but not yet recorded repeat.
     assert!(twice <= 64, "{twice} chats got the digest twice");
     // No 429 assertion here: the killed process's last second and the new one's first second
@@ -202,43 +213,14 @@ async fn a_killed_alert_push_resumes_and_every_chat_gets_the_article_at_most_twi
         "---\ntitle: 量子通信干线开通\nurl: https://example.com/q\nsource: 科技日报\ndate: 2024-07-20\n---\n\n全长两千公里的量子通信干线今天开通。\n",
     )
     .unwrap();
-    let envs = [
-        ("TELOXIDE_TOKEN", FakeApi::TOKEN.to_owned()),
-        ("TELOXIDE_API_URL", fake.url().to_string()),
-    ];
-    let child = spawn(seeds.path(), data.path(), &["serve"], &envs);
-    let started = std::time::Instant::now();
-    while fake.requests_for("sendmessage").len() < 40 && started.elapsed() < Duration::from_secs(60)
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    kill_after(child, Duration::ZERO);
-    let sent_before = chats
-        .iter()
-        .filter(|c| !fake.sent_texts(**c).is_empty())
-        .count();
-    assert!(
-        sent_before > 0 && sent_before < chats.len(),
-        "killed mid push ({sent_before} sent)"
-    );
-
-    let mut child = spawn(seeds.path(), data.path(), &["serve"], &envs);
-    let started = std::time::Instant::now();
-    while chats.iter().any(|c| fake.sent_texts(*c).is_empty())
-        && started.elapsed() < Duration::from_secs(60)
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let _ = child.kill();
-    let _ = child.wait();
-    let mut twice = 0;
+    let twice =
+        kill_mid_fan_out_and_restart(&fake, seeds.path(), data.path(), &chats, "alert").await;
     for c in &chats {
-        let sent = fake.sent_texts(*c);
-        assert!(!sent.is_empty(), "chat {c} got no alert");
-        assert!(sent.len() <= 2, "chat {c} got {} alerts", sent.len());
-        assert!(sent.iter().all(|t| t.contains("量子通信干线开通")));
-        twice += usize::from(sent.len() == 2);
+        assert!(
+            fake.sent_texts(*c)
+                .iter()
+                .all(|t| t.contains("量子通信干线开通"))
+        );
     }
     // Only chats whose send was accepted but not yet recorded when the process died repeat.
     assert!(twice <= 64, "{twice} chats got the alert twice");
