@@ -42,6 +42,25 @@ fn message(chat_id: i64, kind: ChatKind, admin: bool, text: &str) -> Incoming {
     }
 }
 
+/// The app on the folders, the index synced (as `serve` starts).
+fn app_on(seeds: &Path, data: &Path, settings: Settings) -> App {
+    tokio::task::block_in_place(|| {
+        let index = Arc::new(SearchIndex::open(data).expect("open index"));
+        index.sync(seeds, None).expect("sync");
+        let store = Arc::new(Store::open(data).expect("open store"));
+        App::new(index, store, settings, seeds.to_path_buf())
+    })
+}
+
+/// The production outbox (30/s overall) to the fake.
+fn outbox_to(fake: &FakeApi) -> Arc<dyn DigestSender> {
+    Arc::new(Outbox::with_limits(
+        fake.bot(),
+        FakeApi::TOKEN.to_owned(),
+        30,
+    ))
+}
+
 /// The bot's background tasks as `serve` runs them: rescan (watcher) and the alert pusher.
 struct Running {
     app: Arc<App>,
@@ -50,18 +69,9 @@ struct Running {
 }
 
 async fn start(seeds: &Path, data: &Path, settings: Settings, fake: &FakeApi) -> Running {
-    let app = tokio::task::block_in_place(|| {
-        let index = Arc::new(SearchIndex::open(data).expect("open index"));
-        index.sync(seeds, None).expect("sync");
-        let store = Arc::new(Store::open(data).expect("open store"));
-        Arc::new(App::new(index, store, settings, seeds.to_path_buf()))
-    });
+    let app = Arc::new(app_on(seeds, data, settings));
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let outbox: Arc<dyn DigestSender> = Arc::new(Outbox::with_limits(
-        fake.bot(),
-        FakeApi::TOKEN.to_owned(),
-        30,
-    ));
+    let outbox = outbox_to(fake);
     let alerts = app.alerts();
     let arrived = alerts.clone();
     let tasks = vec![
@@ -175,18 +185,7 @@ async fn fifty_matches_arrive_bundled_in_at_most_two_messages() {
     let data = tempfile::tempdir().expect("data");
     old_corpus(seeds.path());
     let fake = FakeApi::start().await;
-    let (app, chat) = tokio::task::block_in_place(|| {
-        let index = Arc::new(SearchIndex::open(data.path()).expect("open"));
-        index.sync(seeds.path(), None).expect("sync");
-        let store = Arc::new(Store::open(data.path()).expect("store"));
-        let app = App::new(
-            index,
-            store,
-            Settings::default(),
-            seeds.path().to_path_buf(),
-        );
-        (app, 502)
-    });
+    let (app, chat) = (app_on(seeds.path(), data.path(), Settings::default()), 502);
     let saved = tokio::task::block_in_place(|| {
         app.handle_message(
             &message(chat, ChatKind::Private, true, "/alert 芯片"),
@@ -203,11 +202,7 @@ async fn fifty_matches_arrive_bundled_in_at_most_two_messages() {
         );
     }
     assert!(tokio::task::block_in_place(|| app.rescan()));
-    let outbox: Arc<dyn DigestSender> = Arc::new(Outbox::with_limits(
-        fake.bot(),
-        FakeApi::TOKEN.to_owned(),
-        30,
-    ));
+    let outbox = outbox_to(&fake);
     let mut last = std::collections::HashMap::new();
     let chats = jianbao::alerts::push_once(&app.alerts(), &outbox, &mut last).await;
     assert_eq!(chats, 1);
@@ -240,12 +235,7 @@ async fn groups_need_their_admins_and_chats_have_a_limit() {
         alerts_per_chat: 2,
         ..Settings::default()
     };
-    let app = tokio::task::block_in_place(|| {
-        let index = Arc::new(SearchIndex::open(data.path()).expect("open"));
-        index.sync(seeds.path(), None).expect("sync");
-        let store = Arc::new(Store::open(data.path()).expect("store"));
-        App::new(index, store, settings, seeds.path().to_path_buf())
-    });
+    let app = app_on(seeds.path(), data.path(), settings);
     let group = -100_503;
     let say = |admin: bool, text: &str| {
         tokio::task::block_in_place(|| {
@@ -303,17 +293,7 @@ async fn a_blocked_chat_gets_one_strike_a_day() {
     let data = tempfile::tempdir().expect("data");
     old_corpus(seeds.path());
     let fake = FakeApi::start().await;
-    let app = tokio::task::block_in_place(|| {
-        let index = Arc::new(SearchIndex::open(data.path()).expect("open"));
-        index.sync(seeds.path(), None).expect("sync");
-        let store = Arc::new(Store::open(data.path()).expect("store"));
-        App::new(
-            index,
-            store,
-            Settings::default(),
-            seeds.path().to_path_buf(),
-        )
-    });
+    let app = app_on(seeds.path(), data.path(), Settings::default());
     let chat = 505;
     tokio::task::block_in_place(|| {
         app.handle_message(
@@ -329,11 +309,7 @@ async fn a_blocked_chat_gets_one_strike_a_day() {
         assert!(app.rescan());
     });
     fake.fail_chat(chat, Some(support::Fault::Blocked));
-    let outbox: Arc<dyn DigestSender> = Arc::new(Outbox::with_limits(
-        fake.bot(),
-        FakeApi::TOKEN.to_owned(),
-        30,
-    ));
+    let outbox = outbox_to(&fake);
     let mut last = std::collections::HashMap::new();
     assert_eq!(
         jianbao::alerts::push_once(&app.alerts(), &outbox, &mut last).await,
@@ -357,17 +333,7 @@ async fn matches_beyond_one_bundle_come_in_the_next_pass() {
     let data = tempfile::tempdir().expect("data");
     old_corpus(seeds.path());
     let fake = FakeApi::start().await;
-    let app = tokio::task::block_in_place(|| {
-        let index = Arc::new(SearchIndex::open(data.path()).expect("open"));
-        index.sync(seeds.path(), None).expect("sync");
-        let store = Arc::new(Store::open(data.path()).expect("store"));
-        App::new(
-            index,
-            store,
-            Settings::default(),
-            seeds.path().to_path_buf(),
-        )
-    });
+    let app = app_on(seeds.path(), data.path(), Settings::default());
     let chat = 506;
     let n = jianbao::alerts::MAX_ITEMS_PER_PASS + 20;
     tokio::task::block_in_place(|| {
@@ -385,11 +351,7 @@ async fn matches_beyond_one_bundle_come_in_the_next_pass() {
         }
         assert!(app.rescan());
     });
-    let outbox: Arc<dyn DigestSender> = Arc::new(Outbox::with_limits(
-        fake.bot(),
-        FakeApi::TOKEN.to_owned(),
-        30,
-    ));
+    let outbox = outbox_to(&fake);
     let alerts = app.alerts();
     assert_eq!(
         jianbao::alerts::push_once(&alerts, &outbox, &mut Default::default()).await,
