@@ -152,7 +152,7 @@ pub fn run(app: &App) -> std::io::Result<()> {
                 .and_then(|n| last_buttons.get(n.wrapping_sub(1)).cloned()),
         };
         if let Some(button) = pressed {
-            match app.handle_callback(CONSOLE_CHAT_ID, &button.data) {
+            match app.handle_callback(CONSOLE_CHAT_ID, ChatKind::Private, &button.data) {
                 CallbackOutcome::Edit(reply) => {
                     print_reply(&reply, &mut out, color)?;
                     last_buttons = all_buttons(&reply);

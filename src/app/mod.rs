@@ -279,17 +279,11 @@ impl App {
 
     /// A page button was pressed. Its data is untrusted: anything malformed, unknown or
     /// forged gets the stale-button notice.
-    pub fn handle_callback(&self, chat_id: i64, data: &str) -> CallbackOutcome {
+    pub fn handle_callback(&self, chat_id: i64, kind: ChatKind, data: &str) -> CallbackOutcome {
         if !self.settings.chat_allowed(chat_id) {
             return CallbackOutcome::Notice(NOT_ALLOWED.to_owned());
         }
         if let Some(seq) = parse_read_data(data) {
-            // Telegram's group and channel ids are negative, private chats' positive.
-            let kind = if chat_id < 0 {
-                ChatKind::Group
-            } else {
-                ChatKind::Private
-            };
             return match self.full_text(&seq.to_string(), kind) {
                 Some(replies) => CallbackOutcome::Send(replies),
                 None => CallbackOutcome::Notice(GONE_ARTICLE.to_owned()),

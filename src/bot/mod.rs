@@ -190,13 +190,18 @@ async fn press(
         return Ok(());
     };
     let chat_id = message.chat().id.0;
+    let kind = if message.chat().is_private() {
+        ChatKind::Private
+    } else {
+        ChatKind::Group
+    };
     let message_id = message.id();
     if !queues.has_room(chat_id) {
         answer_callback(&bot, &q, Some("操作太频繁，请稍等再按。".to_owned())).await;
         return Ok(());
     }
     let outcome = limit
-        .run(move || app.handle_callback(chat_id, &data))
+        .run(move || app.handle_callback(chat_id, kind, &data))
         .await?;
     match outcome {
         CallbackOutcome::Edit(reply) => {
