@@ -177,7 +177,10 @@ fn main() {
     // full import), without and with a keyword filter.
     let last = jianbao::digest::max_seq(&index.searcher()).unwrap_or(0);
     for (label, since) in [
-        ("last 50 articles", jianbao::digest::Since::Seq(last.saturating_sub(50))),
+        (
+            "last 50 articles",
+            jianbao::digest::Since::Seq(last.saturating_sub(50)),
+        ),
         ("whole index", jianbao::digest::Since::Time(0)),
     ] {
         for keywords in ["", "经济"] {
