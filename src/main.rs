@@ -35,6 +35,10 @@ enum Command {
         /// Then list the boilerplate lines learned from the collection, with their counts.
         #[arg(long)]
         chrome: bool,
+        /// Commit a large build every N added articles: a build interrupted then resumes from
+        /// its last commit.
+        #[arg(long, value_name = "N", default_value_t = 16_384)]
+        checkpoint_every: usize,
     },
     /// Search; without QUERY, read one query per line from stdin and answer each with a JSON line.
     Search {
@@ -97,11 +101,17 @@ fn main() -> ExitCode {
 /// glibc gives each new thread its own malloc arena (up to 8 per core) and keeps what they
 /// freed. Searches run on short-lived blocking-pool threads, so a long-running bot grew by
 /// ~10 MB steps in a soak test; with two arenas RSS stayed flat (BENCHMARKS.md, soak).
+///
+/// And glibc raises its mmap threshold each time a large block is freed, up to 32 MB, so that
+/// later large blocks come from the heap, where what is freed is kept. Tantivy's indexing
+/// buffers are such blocks, freed at every segment flush: a build of 97,970 articles held
+/// ~75 MB more at its peak than with the threshold fixed (BENCHMARKS.md, scale).
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; called before any thread exists.
+    // SAFETY: mallopt only sets allocator parameters; called before any thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
 
@@ -169,8 +179,13 @@ fn open_index(
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Index { verbose, chrome } => {
-            let index = SearchIndex::open(&cli.data_dir)?;
+        Command::Index {
+            verbose,
+            chrome,
+            checkpoint_every,
+        } => {
+            let mut index = SearchIndex::open(&cli.data_dir)?;
+            index.set_checkpoint_every(checkpoint_every);
             let progress = jianbao::cli::progress_bar();
             let callback = progress.as_ref().map(|p| p.callback());
             let report = index.sync(&cli.seeds_dir, callback.as_deref())?;

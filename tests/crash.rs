@@ -89,6 +89,66 @@ fn kill_after(mut child: Child, delay: Duration) {
     let _ = child.wait();
 }
 
+/// Articles committed in the index in `data`, as another process sees them.
+fn committed_docs(data: &Path) -> u64 {
+    tantivy::Index::open_in_dir(data.join("index"))
+        .and_then(|index| index.reader())
+        .map(|reader| reader.searcher().num_docs())
+        .unwrap_or(0)
+}
+
+/// A large build commits as it goes (`--checkpoint-every`): killed after a checkpoint, the
+/// next build reads only the files not yet committed, and ends with the same index as one
+/// uninterrupted build.
+#[test]
+fn a_build_killed_after_a_checkpoint_resumes_where_it_stopped() {
+    let seeds = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let n = 3000;
+    write_articles(seeds.path(), n, "检查点");
+    let child = spawn(
+        seeds.path(),
+        data.path(),
+        &["index", "--checkpoint-every", "300"],
+        &[],
+    );
+    let started = std::time::Instant::now();
+    while committed_docs(data.path()) < 300 && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    kill_after(child, Duration::ZERO);
+    let committed = committed_docs(data.path());
+    assert!(
+        (300..n as u64).contains(&committed),
+        "killed between checkpoints: {committed} committed"
+    );
+
+    let out = cli::command(seeds.path(), data.path(), &["index"])
+        .output()
+        .unwrap();
+    let report = cli::stdout(&out);
+    // "seeds: 3000 files, N read; index: …"
+    let read: u64 = report
+        .split_once(" files, ")
+        .and_then(|(_, rest)| rest.split_once(" read"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no read count in {report:?}"));
+    assert_eq!(
+        read,
+        n as u64 - committed,
+        "only the rest is read: {report}"
+    );
+    assert_eq!(
+        cli::search_total(seeds.path(), data.path(), "\"检查点\""),
+        n as u64
+    );
+    assert_eq!(
+        cli::search_total(seeds.path(), data.path(), "自动备份"),
+        0,
+        "the banner learned at the end is out of the articles of the first run too"
+    );
+}
+
 #[test]
 fn killed_builds_and_syncs_leave_an_index_that_matches_the_folder() {
     let seeds = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
-//! What the index has learned of the collection's chrome: every indexed article's candidate
-//! lines and the counts over them (`corpus::boilerplate`), kept in memory between syncs and
-//! stored in the ledger's database.
+//! What the index has learned of the collection's chrome: the counts over every indexed
+//! article's candidate lines (`corpus::boilerplate`), kept in memory between syncs, and the
+//! lines themselves, stored in the ledger's database.
 //!
 //! How the learned set reaches the documents: a sync cleans the files it reads with the set the
 //! index was last committed with (`CommitInfo::chrome`), updates the counts, and learns the new
@@ -18,28 +18,25 @@ use crate::corpus::boilerplate::{ArticleLines, Chrome, LineStats, Scope};
 #[derive(Debug, Default)]
 pub(super) struct LineBook {
     loaded: bool,
-    articles: HashMap<String, ArticleLines>,
     stats: LineStats,
-    /// Keys whose row must be written (or deleted, if no longer in `articles`).
-    dirty: HashSet<String>,
+    /// Rows changed since the last flush: the article's lines, or `None` for a deleted row.
+    /// The other articles' lines are only in the ledger: held here, the lines of 97,970
+    /// articles took ~80 MB that grew with the collection.
+    pending: HashMap<String, Option<ArticleLines>>,
     /// Texts of learned lines and their sources, to record.
     names: HashMap<u64, String>,
 }
 
 impl LineBook {
-    /// Loads the rows from the ledger, once per process (or again after a failed sync).
+    /// Counts the rows of the ledger, once per process (or again after a failed sync).
     pub(super) fn ensure_loaded(&mut self, ledger: &Ledger) -> Result<(), IndexError> {
         if self.loaded {
             return Ok(());
         }
-        let articles = ledger.load_lines()?;
         let mut stats = LineStats::default();
-        for lines in articles.values() {
-            stats.add(lines);
-        }
+        ledger.for_each_lines(|_, lines| stats.add(&lines))?;
         *self = LineBook {
             loaded: true,
-            articles,
             stats,
             ..LineBook::default()
         };
@@ -51,32 +48,76 @@ impl LineBook {
         *self = LineBook::default();
     }
 
-    pub(super) fn contains(&self, key: &str) -> bool {
-        self.articles.contains_key(key)
-    }
-
     /// Drops the rows of articles that `keep` says are not in the index (left from an index
-    /// that was rebuilt, or from a crash before a commit).
-    pub(super) fn retain(&mut self, keep: impl Fn(&str) -> bool) {
-        let gone: Vec<String> = self.articles.keys().filter(|k| !keep(k)).cloned().collect();
-        for key in &gone {
-            self.remove(key);
+    /// that was rebuilt, or from a crash before a commit). Returns the keys whose rows stay.
+    pub(super) fn retain(
+        &mut self,
+        ledger: &Ledger,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<HashSet<String>, IndexError> {
+        let mut kept = HashSet::new();
+        let mut gone = Vec::new();
+        ledger.for_each_lines(|key, lines| {
+            if self.pending.contains_key(&key) {
+                return;
+            }
+            if keep(&key) {
+                kept.insert(key);
+            } else {
+                gone.push((key, lines));
+            }
+        })?;
+        for (key, lines) in gone {
+            self.stats.remove(&lines);
+            self.pending.insert(key, None);
         }
+        let pending_kept: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(k, lines)| lines.is_some() && keep(k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in pending_kept {
+            kept.insert(key);
+        }
+        let pending_gone: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(k, lines)| lines.is_some() && !keep(k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in pending_gone {
+            self.remove_pending(&key);
+        }
+        Ok(kept)
     }
 
-    pub(super) fn remove(&mut self, key: &str) {
-        if let Some(old) = self.articles.remove(key) {
+    /// Takes an article's lines out of the counts, if they are counted: from the rows changed
+    /// in this process, else from the ledger.
+    pub(super) fn remove(&mut self, ledger: &Ledger, key: &str) -> Result<(), IndexError> {
+        if self.pending.contains_key(key) {
+            self.remove_pending(key);
+        } else if let Some(old) = ledger.lines_of(key)? {
             self.stats.remove(&old);
-            self.dirty.insert(key.to_owned());
+            self.pending.insert(key.to_owned(), None);
+        }
+        Ok(())
+    }
+
+    fn remove_pending(&mut self, key: &str) {
+        if let Some(slot) = self.pending.get_mut(key)
+            && let Some(old) = slot.take()
+        {
+            self.stats.remove(&old);
         }
     }
 
-    /// Records the lines of an indexed article, replacing what it had.
+    /// Records the lines of an indexed article. Lines it had before must have been removed
+    /// with [`LineBook::remove`], unless they were recorded in this process.
     pub(super) fn insert(&mut self, key: &str, lines: ArticleLines) {
-        self.remove(key);
+        self.remove_pending(key);
         self.stats.add(&lines);
-        self.articles.insert(key.to_owned(), lines);
-        self.dirty.insert(key.to_owned());
+        self.pending.insert(key.to_owned(), Some(lines));
     }
 
     /// Remembers the text behind a learned line's or a source's key.
@@ -94,35 +135,46 @@ impl LineBook {
         self.stats.learned_lines()
     }
 
-    /// Keys of the articles that `old` and `new` clean differently, sorted.
-    pub(super) fn affected(&self, old: &Chrome, new: &Chrome) -> Vec<String> {
+    /// Keys of the articles that `old` and `new` clean differently, sorted. Reads every row:
+    /// only when the learned set changed.
+    pub(super) fn affected(
+        &self,
+        ledger: &Ledger,
+        old: &Chrome,
+        new: &Chrome,
+    ) -> Result<Vec<String>, IndexError> {
         let mut keys: Vec<String> = self
-            .articles
+            .pending
             .iter()
-            .filter(|(_, lines)| old.differs_for(new, lines))
+            .filter(|(_, lines)| lines.as_ref().is_some_and(|l| old.differs_for(new, l)))
             .map(|(k, _)| k.clone())
             .collect();
+        ledger.for_each_lines(|key, lines| {
+            if !self.pending.contains_key(&key) && old.differs_for(new, &lines) {
+                keys.push(key);
+            }
+        })?;
         keys.sort();
-        keys
+        Ok(keys)
     }
 
     /// Writes the changed rows to the ledger; returns the ledger's generation of the rows
     /// (see [`Ledger::lines_generation`]).
     pub(super) fn flush(&mut self, ledger: &Ledger) -> Result<u64, IndexError> {
-        if self.dirty.is_empty() && self.names.is_empty() {
+        if self.pending.is_empty() && self.names.is_empty() {
             return ledger.lines_generation();
         }
         let upserts = self
-            .dirty
+            .pending
             .iter()
-            .filter_map(|k| self.articles.get(k).map(|l| (k.as_str(), l)));
+            .filter_map(|(k, lines)| lines.as_ref().map(|l| (k.as_str(), l)));
         let deletes = self
-            .dirty
+            .pending
             .iter()
-            .filter(|k| !self.articles.contains_key(*k))
-            .map(String::as_str);
+            .filter(|(_, lines)| lines.is_none())
+            .map(|(k, _)| k.as_str());
         let generation = ledger.save_lines(upserts, deletes, &self.names)?;
-        self.dirty.clear();
+        self.pending.clear();
         self.names.clear();
         Ok(generation)
     }

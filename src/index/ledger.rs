@@ -141,21 +141,39 @@ impl Ledger {
         tx.commit().map_err(|e| self.err(e))
     }
 
-    /// Every article's candidate chrome lines, by key.
-    pub fn load_lines(&self) -> Result<HashMap<String, ArticleLines>, IndexError> {
+    /// Calls `each` with every article's candidate chrome lines, one row at a time (a large
+    /// collection's rows are not all held in memory).
+    pub fn for_each_lines(
+        &self,
+        mut each: impl FnMut(String, ArticleLines),
+    ) -> Result<(), IndexError> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare("SELECT key, source, lines FROM article_lines")
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                let key: String = r.get(0)?;
-                let source: i64 = r.get(1)?;
-                let blob: Vec<u8> = r.get(2)?;
-                Ok((key, ArticleLines::from_blob(source as u64, &blob)))
-            })
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let key: String = row.get(0).map_err(|e| self.err(e))?;
+            let source: i64 = row.get(1).map_err(|e| self.err(e))?;
+            let blob: Vec<u8> = row.get(2).map_err(|e| self.err(e))?;
+            each(key, ArticleLines::from_blob(source as u64, &blob));
+        }
+        Ok(())
+    }
+
+    /// One article's candidate chrome lines, if it has a row.
+    pub fn lines_of(&self, key: &str) -> Result<Option<ArticleLines>, IndexError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT source, lines FROM article_lines WHERE key = ?1")
             .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        stmt.query_row(params![key], |r| {
+            let source: i64 = r.get(0)?;
+            let blob: Vec<u8> = r.get(1)?;
+            Ok(ArticleLines::from_blob(source as u64, &blob))
+        })
+        .optional()
+        .map_err(|e| self.err(e))
     }
 
     /// The number of the last [`Ledger::save_lines`] (0: never). The index commit that follows

@@ -1,8 +1,10 @@
 //! The on-disk tantivy index under `DATA_DIR/index`: opening (and rebuilding an index written by
 //! another schema version), syncing it with the seeds folder, and handing out searchers.
 
+mod document;
 mod learning;
 pub mod ledger;
+mod merges;
 pub mod schema;
 mod stories;
 mod sync;
@@ -86,6 +88,8 @@ pub struct SearchIndex {
     sync_lock: Mutex<sync::SyncState>,
     /// Ingest numbers, kept outside the index so that they survive a rebuild.
     ledger: ledger::Ledger,
+    /// A sync commits every this many added documents (see [`sync::CHECKPOINT_DOCS`]).
+    checkpoint_docs: usize,
 }
 
 impl SearchIndex {
@@ -136,7 +140,14 @@ impl SearchIndex {
             dir,
             sync_lock: Mutex::new(sync::SyncState::default()),
             ledger,
+            checkpoint_docs: sync::CHECKPOINT_DOCS,
         })
+    }
+
+    /// Makes syncs commit every `docs` added documents instead of every
+    /// [`sync::CHECKPOINT_DOCS`] (at least 1).
+    pub fn set_checkpoint_every(&mut self, docs: usize) {
+        self.checkpoint_docs = docs.max(1);
     }
 
     /// Same schema and version, or an index that has never been committed to (a crash

@@ -33,7 +33,7 @@ struct Member {
 
 /// The story assignments of one sync.
 pub(super) struct StoryBook<'a> {
-    searcher: &'a Searcher,
+    searcher: Searcher,
     fields: &'a Fields,
     /// Committed documents that this sync replaces or removes: not candidates.
     stale: HashSet<String>,
@@ -50,7 +50,7 @@ pub(super) struct StoryBook<'a> {
 
 impl<'a> StoryBook<'a> {
     pub(super) fn new(
-        searcher: &'a Searcher,
+        searcher: Searcher,
         fields: &'a Fields,
         stale: impl IntoIterator<Item = String>,
     ) -> StoryBook<'a> {
