@@ -40,6 +40,21 @@ fn main() {
         naive::build(Path::new(seeds), Path::new(out));
         return;
     }
+    if args.first().map(String::as_str) == Some("--search-only") {
+        let Some(data) = args.get(1) else {
+            eprintln!("--search-only DATA_DIR");
+            std::process::exit(2);
+        };
+        let index = SearchIndex::open(Path::new(data)).expect("open");
+        let (p50, p99) = search_latency(&index);
+        println!(
+            "search p50 {:.2} ms, p99 {:.2} ms over {} documents",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3,
+            index.num_docs()
+        );
+        return;
+    }
     let dirs: Vec<PathBuf> = args
         .iter()
         .filter(|a| !a.starts_with("--"))
@@ -194,6 +209,19 @@ fn search_latency(index: &SearchIndex) -> (Duration, Duration) {
             let _ = search::search(index, q, &opts);
             lat.push(started.elapsed());
         }
+    }
+    // The slowest queries (each one's worst of three), on stderr: where to look first.
+    let mut worst: Vec<(Duration, &String)> = qs
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let runs = (0..3).map(|r| lat[r * qs.len() + i]);
+            (runs.max().unwrap_or_default(), q)
+        })
+        .collect();
+    worst.sort_by_key(|w| std::cmp::Reverse(w.0));
+    for (t, q) in worst.iter().take(8) {
+        eprintln!("  slowest: {:.2} ms  {q}", t.as_secs_f64() * 1e3);
     }
     lat.sort();
     let at = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];

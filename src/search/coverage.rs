@@ -387,12 +387,18 @@ impl Weight for CoverageWeight {
                 (total - w) / total.max(f32::MIN_POSITIVE) + 1e-4 < self.min_coverage
             })
             .map(|(i, _)| i)
-            .collect();
+            .collect::<Vec<usize>>();
+        let driver = if required.is_empty() {
+            drivers(&terms, total, self.min_coverage)
+        } else {
+            Vec::new()
+        };
         let mut scorer = CoverageScorer {
             main: self.main.scorer(reader, boost)?,
             terms,
             title_terms,
             required,
+            driver,
             total,
             min_coverage: self.min_coverage,
             doc: TERMINATED,
@@ -426,10 +432,37 @@ struct CoverageScorer {
     title_terms: Option<Vec<(Box<dyn Scorer>, f32)>>,
     /// Indices into `terms` of the terms every result must have.
     required: Vec<usize>,
+    /// Without a required term: the heaviest terms, of which every result has at least one
+    /// (see [`drivers`]). Empty when that is every term.
+    driver: Vec<usize>,
     total: f32,
     min_coverage: f32,
     doc: DocId,
     score: Score,
+}
+
+/// The fewest terms, heaviest first, that a document lacking all of them could not make up
+/// for: the rest weigh less than the share it must cover. Every result has one of them, so
+/// iteration can jump from one document with such a (rare, heavy) term to the next instead of
+/// visiting every document with any of the query's words: a query cut from a headline
+/// (`中国救援力量继续在土耳其`) otherwise visited most of the collection. Empty when it takes
+/// every term (nothing to skip).
+fn drivers(terms: &[(Box<dyn Scorer>, f32)], total: f32, min_coverage: f32) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..terms.len()).collect();
+    order.sort_by(|&a, &b| terms[b].1.total_cmp(&terms[a].1));
+    let mut rest = total;
+    let mut out = Vec::new();
+    for i in order {
+        if rest / total.max(f32::MIN_POSITIVE) + 1e-4 < min_coverage {
+            break;
+        }
+        rest -= terms[i].1;
+        out.push(i);
+    }
+    if out.len() == terms.len() {
+        out.clear();
+    }
+    out
 }
 
 /// Share of the weight of `terms` that `doc` has. Scorers only move forward, as the main
@@ -483,6 +516,19 @@ impl CoverageScorer {
         }
     }
 
+    /// The first document at or after `doc` that one of the driver terms' scorers is on.
+    fn next_with_a_driver(&mut self, doc: DocId) -> DocId {
+        let mut next = TERMINATED;
+        for &i in &self.driver {
+            let scorer = &mut self.terms[i].0;
+            if scorer.doc() < doc {
+                scorer.seek(doc);
+            }
+            next = next.min(scorer.doc());
+        }
+        next
+    }
+
     /// From the main scorer's current document, the first one covering enough.
     fn settle(&mut self) -> DocId {
         loop {
@@ -491,7 +537,10 @@ impl CoverageScorer {
                 self.doc = TERMINATED;
                 return TERMINATED;
             }
-            let target = self.next_with_required(doc);
+            let mut target = self.next_with_required(doc);
+            if !self.driver.is_empty() && target != TERMINATED {
+                target = self.next_with_a_driver(target);
+            }
             if target > doc {
                 if target == TERMINATED {
                     self.doc = TERMINATED;

@@ -380,8 +380,10 @@ fn execute(
     }
     let want = opts.offset + opts.limit.max(1);
     // Copies of one story sit next to each other in the ranking: a few more than the page
-    // usually suffice; fetch more while copies crowd the page out.
-    let mut fetch = want * 2 + 8;
+    // usually suffice; fetch more while copies crowd the page out. Each try is a pass over
+    // every match, and a longer list costs next to nothing in it: enough for five copies of
+    // each story in the first.
+    let mut fetch = want * 6 + 16;
     loop {
         let flat = SearchOptions {
             offset: 0,
