@@ -156,40 +156,116 @@ fn scan_dir(
             }
             continue;
         }
-        if !has_seed_extension(&path) {
-            continue;
+        if let Some(file) = seed_file(path, key, file_type.is_symlink(), root, || entry.metadata())
+        {
+            files.push(file);
         }
-        let metadata = if file_type.is_symlink() {
-            match path.canonicalize() {
-                Ok(target) if target.starts_with(root) => std::fs::metadata(&target),
-                _ => {
-                    tracing::warn!(
-                        "seeds: skipping {}: symlink leads outside the seeds folder",
-                        path.display()
-                    );
-                    continue;
-                }
-            }
-        } else {
-            entry.metadata()
-        };
-        let Ok(metadata) = metadata else { continue };
-        if !metadata.is_file() {
-            continue;
-        }
-        let mtime = metadata
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as u64);
-        files.push(SeedFile {
-            key,
-            path,
-            mtime,
-            size: metadata.len(),
-            identity: file_identity(&metadata),
-        });
     }
+}
+
+/// The listing entry of the file at `path` (`key` in the folder `root`), or `None` when it is
+/// not a seed file: another extension, a symlink out of the folder, not a regular file.
+/// `metadata`: the entry's own metadata (of the link itself for a symlink).
+fn seed_file(
+    path: PathBuf,
+    key: String,
+    is_symlink: bool,
+    root: &Path,
+    metadata: impl FnOnce() -> std::io::Result<std::fs::Metadata>,
+) -> Option<SeedFile> {
+    if !has_seed_extension(&path) {
+        return None;
+    }
+    let metadata = if is_symlink {
+        match path.canonicalize() {
+            Ok(target) if target.starts_with(root) => std::fs::metadata(&target),
+            _ => {
+                tracing::warn!(
+                    "seeds: skipping {}: symlink leads outside the seeds folder",
+                    path.display()
+                );
+                return None;
+            }
+        }
+    } else {
+        metadata()
+    };
+    let metadata = metadata.ok().filter(std::fs::Metadata::is_file)?;
+    let mtime = metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    Some(SeedFile {
+        key,
+        path,
+        mtime,
+        size: metadata.len(),
+        identity: file_identity(&metadata),
+    })
+}
+
+/// Brings a listing made by [`scan`] of `root` up to date for the paths a folder watcher
+/// reported, each looked at again, without walking the folder (the walk and its 97,970 stat
+/// calls were most of a one-file re-sync). `None` when the listing cannot be patched that
+/// way (a folder appeared, went or was renamed; a path outside the folder): scan instead.
+pub fn rescan_paths(root: &Path, files: &mut Vec<SeedFile>, paths: &[PathBuf]) -> Option<()> {
+    let canonical_root = root.canonicalize().ok()?;
+    for path in paths {
+        let relative = path
+            .strip_prefix(&canonical_root)
+            .or_else(|_| path.strip_prefix(root))
+            .ok()?;
+        let mut parts = Vec::new();
+        for part in relative.components() {
+            match part {
+                std::path::Component::Normal(name) => parts.push(name),
+                std::path::Component::CurDir => {}
+                _ => return None,
+            }
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        if parts.iter().any(|name| is_hidden(name)) {
+            continue;
+        }
+        let key = parts
+            .iter()
+            .map(|name| name.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let full: PathBuf = parts.iter().fold(canonical_root.clone(), |p, n| p.join(n));
+        let at = files.binary_search_by(|f| f.key.as_str().cmp(&key));
+        let entry = match std::fs::symlink_metadata(&full) {
+            Ok(m) if m.is_dir() => return None,
+            Ok(m) => seed_file(
+                full,
+                key.clone(),
+                m.file_type().is_symlink(),
+                &canonical_root,
+                || Ok(m),
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A folder that went: the files under it went with it.
+                let inside = format!("{key}/");
+                if files.iter().any(|f| f.key.starts_with(&inside)) {
+                    return None;
+                }
+                None
+            }
+            Err(_) => return None,
+        };
+        match (at, entry) {
+            (Ok(i), Some(file)) => files[i] = file,
+            (Err(i), Some(file)) => files.insert(i, file),
+            (Ok(i), None) => {
+                files.remove(i);
+            }
+            (Err(_), None) => {}
+        }
+    }
+    Some(())
 }
 
 #[cfg(unix)]
@@ -393,6 +469,68 @@ fn first_heading(body: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn keys_and_stamps(files: &[SeedFile]) -> Vec<(String, u64, u64)> {
+        files
+            .iter()
+            .map(|f| (f.key.clone(), f.mtime, f.size))
+            .collect()
+    }
+
+    #[test]
+    fn a_listing_patched_for_changed_paths_equals_a_new_scan() {
+        let dir = tempfile::tempdir().expect("dir");
+        let root = dir.path();
+        std::fs::create_dir(root.join("sub")).expect("sub");
+        for name in ["a.txt", "b.md", "sub/c.txt", "gone.txt", "old.txt"] {
+            std::fs::write(root.join(name), name).expect("write");
+        }
+        let mut files = scan(root).expect("scan");
+        std::fs::write(root.join("a.txt"), "changed, longer").expect("write");
+        std::fs::write(root.join("sub/new.txt"), "new").expect("write");
+        std::fs::write(root.join("notes.pdf"), "not a seed").expect("write");
+        std::fs::write(root.join(".hidden.txt"), "hidden").expect("write");
+        std::fs::remove_file(root.join("gone.txt")).expect("remove");
+        std::fs::rename(root.join("old.txt"), root.join("renamed.txt")).expect("rename");
+        let reported: Vec<PathBuf> = [
+            "a.txt",
+            "sub/new.txt",
+            "notes.pdf",
+            ".hidden.txt",
+            "gone.txt",
+            "old.txt",
+            "renamed.txt",
+            "never-existed.txt",
+        ]
+        .iter()
+        .map(|n| root.join(n))
+        .collect();
+        assert!(rescan_paths(root, &mut files, &reported).is_some());
+        assert_eq!(
+            keys_and_stamps(&files),
+            keys_and_stamps(&scan(root).expect("scan"))
+        );
+    }
+
+    #[test]
+    fn folders_and_outside_paths_need_a_walk() {
+        let dir = tempfile::tempdir().expect("dir");
+        let root = dir.path();
+        std::fs::create_dir(root.join("sub")).expect("sub");
+        std::fs::write(root.join("sub/c.txt"), "c").expect("write");
+        let files = scan(root).expect("scan");
+        // A folder appeared (moved in with its files).
+        std::fs::create_dir(root.join("new")).expect("new");
+        assert!(rescan_paths(root, &mut files.clone(), &[root.join("new")]).is_none());
+        // A folder went.
+        std::fs::remove_dir_all(root.join("sub")).expect("remove");
+        assert!(rescan_paths(root, &mut files.clone(), &[root.join("sub")]).is_none());
+        // Not under the folder, or the folder itself.
+        let elsewhere = tempfile::tempdir().expect("elsewhere");
+        let outside = elsewhere.path().join("x.txt");
+        assert!(rescan_paths(root, &mut files.clone(), &[outside]).is_none());
+        assert!(rescan_paths(root, &mut files.clone(), &[root.to_path_buf()]).is_none());
+    }
 
     #[test]
     fn seed_document_parses() {

@@ -17,6 +17,11 @@ pub(super) const MAX_MERGED_DOCS: u32 = 24_576;
 /// Fewer segments than this are not worth a merge.
 const MIN_SEGMENTS: usize = 4;
 
+/// An index with this many segments or fewer is left as it is: searching a few more segments
+/// costs less than merging them (a build of 19,594 articles, four segments, took 1.5 s longer
+/// with its final merge).
+const FEW_SEGMENTS: usize = 8;
+
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct BoundedMerges;
 
@@ -34,10 +39,14 @@ impl MergePolicy for BoundedMerges {
     }
 }
 
-/// Groups of segments to merge, from (id, live documents): the segments under half the
-/// bound, smallest first, packed into groups of at least [`MIN_SEGMENTS`] that stay within it.
+/// Groups of segments to merge, from (id, live documents), when there are more than
+/// [`FEW_SEGMENTS`]: the segments under half the bound, smallest first, packed into groups of
+/// at least [`MIN_SEGMENTS`] that stay within it.
 /// A segment at half the bound or more is left alone until deletions shrink it.
 fn plan<Id: Copy>(mut segments: Vec<(Id, u32)>) -> Vec<Vec<Id>> {
+    if segments.len() <= FEW_SEGMENTS {
+        return Vec::new();
+    }
     segments.retain(|&(_, docs)| docs < MAX_MERGED_DOCS / 2);
     segments.sort_by_key(|&(_, docs)| docs);
     let mut groups = Vec::new();
@@ -75,11 +84,14 @@ mod tests {
     #[test]
     fn large_and_few_segments_are_left_alone() {
         assert!(plan(vec![(0, 20_000), (1, 20_000), (2, 13_000), (3, 100)]).is_empty());
-        assert!(plan(vec![(0, 10), (1, 10), (2, 10)]).is_empty());
-        assert_eq!(
-            plan(vec![(0, 10), (1, 10), (2, 10), (3, 1)]),
-            vec![vec![3, 0, 1, 2]]
-        );
+        let mut few: Vec<(u32, u32)> = (0..8).map(|i| (i, 10)).collect();
+        assert!(plan(few.clone()).is_empty(), "eight segments stay");
+        few.push((8, 1));
+        assert_eq!(plan(few), vec![vec![8, 0, 1, 2, 3, 4, 5, 6, 7]]);
+        let three_small: Vec<(u32, u32)> = (0..9)
+            .map(|i| (i, if i < 3 { 10 } else { 20_000 }))
+            .collect();
+        assert!(plan(three_small).is_empty(), "too few small ones to merge");
     }
 
     #[test]

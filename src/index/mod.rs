@@ -238,11 +238,31 @@ impl SearchIndex {
         seeds_dir: &Path,
         progress: Option<&Progress>,
     ) -> Result<SyncReport, IndexError> {
+        self.sync_with(seeds_dir, progress, None)
+    }
+
+    /// [`SearchIndex::sync`] when a folder watcher reported which paths changed: the folder is
+    /// not walked again, the last sync's listing is brought up to date for those paths
+    /// (the whole folder is walked when there is none, or a folder itself changed).
+    pub fn sync_paths(
+        &self,
+        seeds_dir: &Path,
+        changed: &[PathBuf],
+    ) -> Result<SyncReport, IndexError> {
+        self.sync_with(seeds_dir, None, Some(changed))
+    }
+
+    fn sync_with(
+        &self,
+        seeds_dir: &Path,
+        progress: Option<&Progress>,
+        changed: Option<&[PathBuf]>,
+    ) -> Result<SyncReport, IndexError> {
         let mut state = self
             .sync_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let report = match sync::run(self, seeds_dir, progress, &mut state) {
+        let report = match sync::run(self, seeds_dir, progress, &mut state, changed) {
             Ok(report) => report,
             Err(e) => {
                 // Counts in memory may hold what was not committed: read them again.

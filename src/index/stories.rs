@@ -23,6 +23,9 @@ use crate::story::{self, Signature};
 /// The end of a chain in [`StoryBook::chain`].
 const END: u32 = u32::MAX;
 
+/// Slots per band to begin with.
+const MIN_SLOTS: usize = 1024;
+
 /// An article added in this sync, as a candidate for the next ones.
 struct Member {
     key: String,
@@ -38,12 +41,15 @@ pub(super) struct StoryBook<'a> {
     /// Committed documents that this sync replaces or removes: not candidates.
     stale: HashSet<String>,
     batch: Vec<Member>,
-    /// Band key (its low 32 bits: a collision only adds a candidate, which is then compared)
-    /// → the last member with it; `chain` links each (member, band) to the previous member
-    /// with the same key. Two flat tables instead of a list per key: a full build of 97,970
-    /// articles has 4 million (member, band) pairs.
-    heads: HashMap<u32, u32>,
+    /// Per band, a table of [`StoryBook::slots`] slots: the last member whose key for that
+    /// band falls in the slot (the key's low bits; a collision only adds a candidate, which is
+    /// then compared). `chain` links each (member, band) to the previous member in the same
+    /// slot. Flat tables instead of a map of 4 million (member, band) keys at 97,970 articles,
+    /// which took ~75 MB; these take 4 bytes per band and member (`slots` ≥ members).
+    heads: Vec<u32>,
     chain: Vec<u32>,
+    /// Slots per band: a power of two, at least the number of members (doubled as they come).
+    slots: usize,
     /// Key → story of the documents added in this sync (re-cleaning keeps them).
     assigned: HashMap<String, u64>,
 }
@@ -59,8 +65,9 @@ impl<'a> StoryBook<'a> {
             fields,
             stale: stale.into_iter().collect(),
             batch: Vec::new(),
-            heads: HashMap::default(),
+            heads: vec![END; story::BANDS * MIN_SLOTS],
             chain: Vec::new(),
+            slots: MIN_SLOTS,
             assigned: HashMap::default(),
         }
     }
@@ -102,11 +109,11 @@ impl<'a> StoryBook<'a> {
     ) {
         self.assigned.insert(key.to_owned(), story);
         if let Some(sig) = sig {
-            let at = self.batch.len() as u32;
-            for band in sig.band_keys() {
-                let previous = self.heads.insert(band as u32, at).unwrap_or(END);
-                self.chain.push(previous);
+            if self.batch.len() >= self.slots {
+                self.grow();
             }
+            let at = self.batch.len() as u32;
+            self.link(at, sig);
             self.batch.push(Member {
                 key: key.to_owned(),
                 story,
@@ -114,6 +121,32 @@ impl<'a> StoryBook<'a> {
                 date,
             });
         }
+    }
+
+    /// The slot of band `band`'s `key` in [`StoryBook::heads`].
+    fn slot(&self, band: usize, key: u64) -> usize {
+        band * self.slots + (key as usize & (self.slots - 1))
+    }
+
+    /// Makes member `at` the head of its slot in every band.
+    fn link(&mut self, at: u32, sig: &Signature) {
+        for (band, key) in sig.band_keys().into_iter().enumerate() {
+            let slot = self.slot(band, key);
+            self.chain.push(self.heads[slot]);
+            self.heads[slot] = at;
+        }
+    }
+
+    /// Doubles the slots and links every member again, in order.
+    fn grow(&mut self) {
+        self.slots *= 2;
+        self.heads = vec![END; story::BANDS * self.slots];
+        self.chain.clear();
+        let batch = std::mem::take(&mut self.batch);
+        for (at, member) in batch.iter().enumerate() {
+            self.link(at as u32, &member.sig);
+        }
+        self.batch = batch;
     }
 
     fn best_match(&self, sig: &Signature, date: Option<NaiveDate>) -> Option<u64> {
@@ -133,7 +166,7 @@ impl<'a> StoryBook<'a> {
         let keys = sig.band_keys();
         let mut seen: HashSet<u32> = HashSet::default();
         for (b, band) in keys.iter().enumerate() {
-            let mut at = self.heads.get(&(*band as u32)).copied().unwrap_or(END);
+            let mut at = self.heads[self.slot(b, *band)];
             while at != END {
                 if seen.insert(at) {
                     let m = &self.batch[at as usize];

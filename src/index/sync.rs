@@ -5,7 +5,7 @@
 //! files with the same article URL, the first by name always wins.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -60,8 +60,23 @@ impl Phases {
 /// Called with (files done, files to read).
 pub type Progress = dyn Fn(usize, usize) + Sync;
 
-/// Memory for tantivy's indexing buffers, split among its threads.
-const WRITER_MEMORY: usize = 120_000_000;
+/// Memory for tantivy's indexing buffers, split among its threads. 96 MB rather than 120: the
+/// build of 97,970 articles peaked at 371 MB instead of 390-400 MB, ~10 % slower (BENCHMARKS.md).
+const WRITER_MEMORY: usize = 96_000_000;
+
+/// The writer's threads and memory. One merge at a time: a merge's input segments count in
+/// the process's memory while it runs (see `merges`), and two at once made a build of 97,970
+/// articles peak at 470 MB instead of 350.
+fn writer_options() -> tantivy::indexer::IndexWriterOptions {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    tantivy::indexer::IndexWriterOptions::builder()
+        .num_worker_threads(threads)
+        .memory_budget_per_thread(WRITER_MEMORY / threads)
+        .num_merge_threads(1)
+        .build()
+}
 
 /// What a sync did.
 #[derive(Debug, Default, Clone)]
@@ -111,6 +126,34 @@ struct Indexed {
 pub(super) struct SyncState {
     pub(super) skipped: Skipped,
     pub(super) lines: LineBook,
+    /// The folder as the last sync listed it, for a sync told which paths changed.
+    pub(super) listing: Option<Listing>,
+}
+
+/// A seeds folder's files, as of the end of a sync.
+#[derive(Debug)]
+pub(super) struct Listing {
+    root: PathBuf,
+    files: Vec<SeedFile>,
+}
+
+/// The files of `seeds_dir`: the last listing patched for `changed` when there is one for this
+/// folder and it can be patched (see [`corpus::rescan_paths`]), else a walk of the folder.
+fn list(
+    seeds_dir: &Path,
+    changed: Option<&[PathBuf]>,
+    last: Option<Listing>,
+) -> Result<Vec<SeedFile>, IndexError> {
+    if let (Some(paths), Some(mut last)) = (changed, last)
+        && last.root == seeds_dir
+        && corpus::rescan_paths(seeds_dir, &mut last.files, paths).is_some()
+    {
+        return Ok(last.files);
+    }
+    corpus::scan(seeds_dir).map_err(|source| IndexError::Seeds {
+        path: seeds_dir.to_path_buf(),
+        source,
+    })
 }
 
 /// Files a sync skipped, by key, with the mtime and size they had. A later sync in the same
@@ -165,13 +208,21 @@ pub(super) fn run(
     seeds_dir: &Path,
     progress: Option<&Progress>,
     state: &mut SyncState,
+    changed_paths: Option<&[PathBuf]>,
 ) -> Result<SyncReport, IndexError> {
-    let SyncState { skipped, lines } = state;
+    let SyncState {
+        skipped,
+        lines,
+        listing,
+    } = state;
     let started = Instant::now();
-    let files = corpus::scan(seeds_dir).map_err(|source| IndexError::Seeds {
-        path: seeds_dir.to_path_buf(),
-        source,
-    })?;
+    let files = list(seeds_dir, changed_paths, listing.take())?;
+    let keep_listing = |files| {
+        Some(Listing {
+            root: seeds_dir.to_path_buf(),
+            files,
+        })
+    };
     let tantivy_err = |source| IndexError::Tantivy {
         path: index.dir.clone(),
         source,
@@ -235,10 +286,11 @@ pub(super) fn run(
         report.total = index.num_docs();
         report.chrome_lines = chrome.len();
         report.elapsed = started.elapsed();
+        *listing = keep_listing(files);
         return Ok(report);
     }
 
-    let mut writer = match index.index().writer(WRITER_MEMORY) {
+    let mut writer = match index.index().writer_with_options(writer_options()) {
         Ok(w) => {
             w.set_merge_policy(Box::new(BoundedMerges));
             Feed::new(w)
@@ -468,6 +520,7 @@ pub(super) fn run(
 
     report.total = (existing.len() + report.added).saturating_sub(report.deleted) as u64;
     report.elapsed = started.elapsed();
+    *listing = keep_listing(files);
     Ok(report)
 }
 
@@ -913,6 +966,37 @@ mod tests {
         let fourth = index.sync(s, None).expect("sync");
         assert_eq!((fourth.read, fourth.added), (1, 1), "{fourth:?}");
         assert_eq!(fourth.total, 3);
+    }
+
+    /// A sync told which paths changed looks only at those: they are indexed, and a change
+    /// elsewhere waits for the next walk of the folder.
+    #[test]
+    fn a_sync_of_reported_paths_does_not_walk_the_folder() {
+        let seeds = tempfile::tempdir().expect("seeds");
+        let data = tempfile::tempdir().expect("data");
+        let s = seeds.path();
+        let write = |name: &str, title: &str| {
+            let url = format!("https://example.com/{name}");
+            std::fs::write(s.join(name), article(title, &url)).expect("write");
+        };
+        write("a.txt", "甲");
+        write("b.txt", "乙");
+        let index = SearchIndex::open(data.path()).expect("open");
+        // The first sync walks the folder: there is no listing yet.
+        let first = index.sync_paths(s, &[s.join("a.txt")]).expect("sync");
+        assert_eq!(first.added, 2, "{first:?}");
+
+        write("c.txt", "丙");
+        write("unreported.txt", "丁");
+        std::fs::remove_file(s.join("b.txt")).expect("remove");
+        let reported = [s.join("c.txt"), s.join("b.txt")];
+        let second = index.sync_paths(s, &reported).expect("sync");
+        assert_eq!((second.added, second.deleted), (1, 1), "{second:?}");
+        assert_eq!(second.total, 2);
+
+        // The periodic walk finds what no event reported.
+        let third = index.sync(s, None).expect("sync");
+        assert_eq!((third.added, third.total), (1, 3), "{third:?}");
     }
 
     /// A sync that commits as it goes gives the same index as one commit: every article once,
