@@ -292,7 +292,9 @@ pub(super) fn run(
 
     let mut writer = match index.index().writer_with_options(writer_options()) {
         Ok(w) => {
-            w.set_merge_policy(Box::new(BoundedMerges));
+            w.set_merge_policy(Box::new(BoundedMerges::for_sync(
+                to_read.len() + removed.len(),
+            )));
             Feed::new(w)
         }
         Err(tantivy::TantivyError::LockFailure(..)) => {
