@@ -9,8 +9,11 @@
 //! - **jianbao**: `target/release/jianbao index` on an empty data folder (build time, docs/s,
 //!   peak RSS, index size); `index` again with nothing changed; `index` after one file changed
 //!   (both wall time of the whole command: process start, folder walk, commit); the first answer
-//!   of `search` in a new process; then search + excerpt p50/p99 in this process over the
-//!   search bench's queries (`benches/common/queries.rs`, 200).
+//!   of `search` in a new process; a changed file as the bot's folder watcher syncs it
+//!   (`SearchIndex::sync_paths` in a warm process, until a search finds it); then search +
+//!   excerpt p50/p99 in this process over the search bench's queries (`benches/common/queries.rs`,
+//!   200), with the slowest on stderr.
+//! - `--search-only DATA_DIR`: only the search part, on an index built before.
 //! - **naive tantivy**: this bench run as a child with `--naive SEEDS OUT`: tantivy 0.27 with
 //!   jieba's search-mode tokenizer (what `tantivy-jieba` does: `Jieba::tokenize(text,
 //!   TokenizeMode::Search, true)`), the front matter's title and the raw body as two stored
