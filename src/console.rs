@@ -141,34 +141,49 @@ pub fn run(app: &App) -> std::io::Result<()> {
         if !interactive {
             writeln!(out, "» {text}")?;
         }
+        // `>`, `<` and `/press N` name a button of the last reply; `None`: not a press.
         let pressed = match text {
-            ">" | "<" => last_buttons
-                .iter()
-                .find(|b| key_for(b).as_deref() == Some(text))
-                .cloned(),
-            _ => text
-                .strip_prefix("/press ")
-                .and_then(|n| n.trim().parse::<usize>().ok())
-                .and_then(|n| last_buttons.get(n.wrapping_sub(1)).cloned()),
+            ">" | "<" => Some(
+                last_buttons
+                    .iter()
+                    .find(|b| key_for(b).as_deref() == Some(text))
+                    .cloned(),
+            ),
+            _ if text == "/press" || text.starts_with("/press ") => Some(
+                text["/press".len()..]
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| last_buttons.get(n.wrapping_sub(1)).cloned()),
+            ),
+            _ => None,
         };
-        if let Some(button) = pressed {
-            match app.handle_callback(CONSOLE_CHAT_ID, ChatKind::Private, &button.data) {
-                CallbackOutcome::Edit(reply) => {
-                    print_reply(&reply, &mut out, color)?;
-                    last_buttons = all_buttons(&reply);
-                }
-                CallbackOutcome::Notice(notice) => writeln!(out, "（{notice}）\n")?,
-                CallbackOutcome::Send(replies) => {
-                    for reply in &replies {
-                        print_reply(reply, &mut out, color)?;
+        match pressed {
+            Some(Some(button)) => {
+                match app.handle_callback(CONSOLE_CHAT_ID, ChatKind::Private, &button.data) {
+                    CallbackOutcome::Edit(reply) => {
+                        print_reply(&reply, &mut out, color)?;
+                        last_buttons = all_buttons(&reply);
+                    }
+                    CallbackOutcome::Notice(notice) => writeln!(out, "（{notice}）\n")?,
+                    CallbackOutcome::Send(replies) => {
+                        for reply in &replies {
+                            print_reply(reply, &mut out, color)?;
+                        }
                     }
                 }
+                continue;
             }
-            continue;
-        }
-        if matches!(text, ">" | "<") {
-            writeln!(out, "（没有可以按的翻页按钮）\n")?;
-            continue;
+            Some(None) => {
+                let note = match (text, last_buttons.len()) {
+                    (">" | "<", _) => "没有可以按的翻页按钮".to_owned(),
+                    (_, 0) => "上一条回复没有按钮".to_owned(),
+                    (_, n) => format!("没有这个按钮：/press 1 到 /press {n}"),
+                };
+                writeln!(out, "（{note}）\n")?;
+                continue;
+            }
+            None => {}
         }
         let msg = Incoming {
             chat_id: CONSOLE_CHAT_ID,

@@ -577,3 +577,29 @@ fn keyword_filter_keeps_taking_whole_keywords() {
     assert_eq!(count("CVE-2024-3400"), 1);
     assert_eq!(count("不存在的关键词"), 0);
 }
+
+/// The chat console presses buttons by number (`/press N`), turns pages with `>` / `<`, and
+/// says so when there is no such button instead of taking `/press` for an unknown command.
+#[test]
+fn the_console_presses_buttons_and_names_missing_ones() {
+    let seeds = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    write_article(
+        seeds.path(),
+        "a.txt",
+        "量子通信进展",
+        "量子通信网络覆盖多个城市。",
+    );
+    let mut child = command(seeds.path(), data.path(), &["chat"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "量子通信\n/press 1\n/press 9\n>").unwrap();
+    drop(stdin);
+    let out = stdout(&child.wait_with_output().unwrap());
+    assert!(out.contains("📄 量子通信进展"), "the full text: {out}");
+    assert!(out.contains("没有这个按钮：/press 1 到 /press 1"), "{out}");
+    assert!(out.contains("没有可以按的翻页按钮"), "{out}");
+    assert!(!out.contains("不认识的命令 /press"), "{out}");
+}
