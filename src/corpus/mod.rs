@@ -247,9 +247,11 @@ pub fn rescan_paths(root: &Path, files: &mut Vec<SeedFile>, paths: &[PathBuf]) -
                 || Ok(m),
             ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                // A folder that went: the files under it went with it.
+                // A folder that went: the files under it went with it. The listing is sorted,
+                // so they would start where `key/` would be inserted.
                 let inside = format!("{key}/");
-                if files.iter().any(|f| f.key.starts_with(&inside)) {
+                let first = files.partition_point(|f| f.key < inside);
+                if files.get(first).is_some_and(|f| f.key.starts_with(&inside)) {
                     return None;
                 }
                 None

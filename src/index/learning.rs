@@ -50,17 +50,19 @@ impl LineBook {
 
     /// Drops the rows of articles that `keep` says are not in the index (left from an index
     /// that was rebuilt, or from a crash before a commit). Returns the keys whose rows stay.
+    /// Runs at the start of a sync, when no row is pending (each sync flushes or invalidates).
     pub(super) fn retain(
         &mut self,
         ledger: &Ledger,
         keep: impl Fn(&str) -> bool,
     ) -> Result<HashSet<String>, IndexError> {
+        debug_assert!(
+            self.pending.is_empty(),
+            "rows pending at the start of a sync"
+        );
         let mut kept = HashSet::new();
         let mut gone = Vec::new();
         ledger.for_each_lines(|key, lines| {
-            if self.pending.contains_key(&key) {
-                return;
-            }
             if keep(&key) {
                 kept.insert(key);
             } else {
@@ -70,24 +72,6 @@ impl LineBook {
         for (key, lines) in gone {
             self.stats.remove(&lines);
             self.pending.insert(key, None);
-        }
-        let pending_kept: Vec<String> = self
-            .pending
-            .iter()
-            .filter(|(k, lines)| lines.is_some() && keep(k))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in pending_kept {
-            kept.insert(key);
-        }
-        let pending_gone: Vec<String> = self
-            .pending
-            .iter()
-            .filter(|(k, lines)| lines.is_some() && !keep(k))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in pending_gone {
-            self.remove_pending(&key);
         }
         Ok(kept)
     }

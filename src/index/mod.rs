@@ -149,6 +149,14 @@ impl SearchIndex {
         })
     }
 
+    /// A tantivy error, with the index folder it happened in.
+    fn tantivy_error(&self, source: tantivy::TantivyError) -> IndexError {
+        IndexError::Tantivy {
+            path: self.dir.clone(),
+            source,
+        }
+    }
+
     /// Makes syncs commit every `docs` added documents instead of every
     /// [`sync::CHECKPOINT_DOCS`] (at least 1).
     pub fn set_checkpoint_every(&mut self, docs: usize) {
@@ -271,10 +279,9 @@ impl SearchIndex {
             }
         };
         if report.changed() {
-            self.reader.reload().map_err(|source| IndexError::Tantivy {
-                path: self.dir.clone(),
-                source,
-            })?;
+            self.reader
+                .reload()
+                .map_err(|source| self.tantivy_error(source))?;
         }
         Ok(report)
     }

@@ -223,10 +223,7 @@ pub(super) fn run(
             files,
         })
     };
-    let tantivy_err = |source| IndexError::Tantivy {
-        path: index.dir.clone(),
-        source,
-    };
+    let tantivy_err = |source| index.tantivy_error(source);
     let mut phases = Phases::start(started);
     phases.mark("scan");
     let existing = read_existing(index).map_err(tantivy_err)?;
@@ -560,10 +557,7 @@ fn checkpoint(
     progress: Checkpoint<'_>,
     lines: &mut LineBook,
 ) -> Result<(), IndexError> {
-    let tantivy_err = |source| IndexError::Tantivy {
-        path: index.dir.clone(),
-        source,
-    };
+    let tantivy_err = |source| index.tantivy_error(source);
     index.ledger.record(progress.first_entries)?;
     progress.first_entries.clear();
     let info = CommitInfo {
@@ -635,10 +629,7 @@ fn reclean(
     writer: &mut Feed,
 ) -> Result<usize, IndexError> {
     let (ledger, f) = (&index.ledger, &index.fields);
-    let tantivy_err = |source| IndexError::Tantivy {
-        path: index.dir.clone(),
-        source,
-    };
+    let tantivy_err = |source| index.tantivy_error(source);
     let mut done = 0;
     let mut ledger_error = None;
     parse_in_order(files, None, chrome, |file, parsed| {
