@@ -125,16 +125,11 @@ impl Outbox {
                 .await;
         }
         self.with_retries(chat_id, priority, || {
-            let mut req = self
+            let req = self
                 .bot
                 .send_message(ChatId(chat_id), reply.html.clone())
                 .link_preview_options(no_preview());
-            if let Some(mode) = mode {
-                req = req.parse_mode(mode);
-            }
-            if let Some(markup) = keyboard(reply) {
-                req = req.reply_markup(markup);
-            }
+            let req = with_mode_and_buttons!(req, mode, reply);
             async move { req.await.map(|m| m.id) }
         })
         .await
@@ -152,16 +147,11 @@ impl Outbox {
         self.with_retries(chat_id, priority, || {
             let file = InputFile::memory(document.content.clone().into_bytes())
                 .file_name(document.file_name.clone());
-            let mut req = self
+            let req = self
                 .bot
                 .send_document(ChatId(chat_id), file)
                 .caption(reply.html.clone());
-            if let Some(mode) = mode {
-                req = req.parse_mode(mode);
-            }
-            if let Some(markup) = keyboard(reply) {
-                req = req.reply_markup(markup);
-            }
+            let req = with_mode_and_buttons!(req, mode, reply);
             async move { req.await.map(|m| m.id) }
         })
         .await
@@ -295,6 +285,22 @@ fn no_preview() -> LinkPreviewOptions {
         show_above_text: false,
     }
 }
+
+/// Sets the reply's parse mode (none: plain text) and buttons on a send request.
+/// `sendMessage` and `sendDocument` have these setters under different traits, hence a macro.
+macro_rules! with_mode_and_buttons {
+    ($req:expr, $mode:expr, $reply:expr) => {{
+        let mut req = $req;
+        if let Some(mode) = $mode {
+            req = req.parse_mode(mode);
+        }
+        if let Some(markup) = keyboard($reply) {
+            req = req.reply_markup(markup);
+        }
+        req
+    }};
+}
+use with_mode_and_buttons;
 
 /// The full-text buttons in a row above the page buttons.
 fn keyboard(reply: &Reply) -> Option<InlineKeyboardMarkup> {
