@@ -60,11 +60,11 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use jianbao::app::{App, ChatKind, Incoming};
-use jianbao::bot::Outbox;
 use jianbao::config::Settings;
 use jianbao::index::SearchIndex;
 use jianbao::scheduler::Scheduler;
 use jianbao::store::Store;
+use support::bot_harness::BenchBot;
 use support::{FakeApi, text_message};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -685,19 +685,14 @@ fn main() -> ExitCode {
         corpus.clone(),
     ));
 
-    // The fake Bot API on a thread of its own.
-    let (fake, fake_thread) = FakeApi::start_on_own_thread();
-
-    // The bot on the runtime `serve` uses.
-    let bot_rt = tokio::runtime::Runtime::new().expect("bot runtime");
-    let outbox = Arc::new(Outbox::new(fake.bot(), FakeApi::TOKEN.to_owned()));
-    let running = bot_rt
-        .block_on(jianbao::bot::start(
-            app.clone(),
-            outbox.clone(),
-            FakeApi::TOKEN,
-        ))
-        .expect("start the bot");
+    // The fake Bot API on a thread of its own, the bot on the runtime `serve` uses.
+    let BenchBot {
+        fake,
+        fake_thread,
+        rt: bot_rt,
+        outbox,
+        running,
+    } = BenchBot::start(app.clone());
     // The digest scheduler shares the outbox, as in `serve`.
     let scheduler = Scheduler::new(app.subscriptions(), outbox.clone());
 

@@ -227,3 +227,31 @@ pub fn buttons(params: &Value) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// The bot as a benchmark runs it: the fake Bot API on a thread and runtime of its own
+/// (Telegram is another machine), the bot on a multi-thread runtime as in `serve`.
+pub struct BenchBot {
+    pub fake: FakeApi,
+    pub fake_thread: super::FakeThread,
+    pub rt: tokio::runtime::Runtime,
+    pub outbox: Arc<Outbox>,
+    pub running: Running,
+}
+
+impl BenchBot {
+    pub fn start(app: Arc<App>) -> BenchBot {
+        let (fake, fake_thread) = FakeApi::start_on_own_thread();
+        let rt = tokio::runtime::Runtime::new().expect("bot runtime");
+        let outbox = Arc::new(Outbox::new(fake.bot(), FakeApi::TOKEN.to_owned()));
+        let running = rt
+            .block_on(jianbao::bot::start(app, outbox.clone(), FakeApi::TOKEN))
+            .expect("start the bot");
+        BenchBot {
+            fake,
+            fake_thread,
+            rt,
+            outbox,
+            running,
+        }
+    }
+}
