@@ -313,20 +313,19 @@ fn removing_the_first_copy_keeps_the_story_and_new_reposts_join_it() {
     let seeds = tempfile::tempdir().expect("seeds");
     let data = tempfile::tempdir().expect("data");
     write_corpus(seeds.path());
-    let story_of = |found: &serde_json::Value| found["hits"][0]["story"].clone();
-    let first = support::cli::search_json(seeds.path(), data.path(), "量子通信网络");
-    let story = story_of(&first);
+    // The query finds one story, with `also` other copies listed; its id.
+    let one_story = |also: usize| {
+        let found = support::cli::search_json(seeds.path(), data.path(), "量子通信网络");
+        assert_eq!(found["total"], 1, "{found}");
+        let listed = found["hits"][0]["also"].as_array().map(Vec::len);
+        assert_eq!(listed, Some(also), "{found}");
+        found["hits"][0]["story"].clone()
+    };
+    let story = one_story(2);
 
     // The original goes: the two reposts are still one story, under the same id.
     std::fs::remove_file(seeds.path().join("a_original.txt")).expect("remove");
-    let after = support::cli::search_json(seeds.path(), data.path(), "量子通信网络");
-    assert_eq!(after["total"], 1, "{after}");
-    assert_eq!(
-        after["hits"][0]["also"].as_array().map(Vec::len),
-        Some(1),
-        "{after}"
-    );
-    assert_eq!(story_of(&after), story);
+    assert_eq!(one_story(1), story);
 
     // A new repost arriving later joins it; a restart (a new process) sees the same grouping.
     let body = story_text("量子通信网络");
@@ -341,12 +340,5 @@ fn removing_the_first_copy_keeps_the_story_and_new_reposts_join_it() {
         ),
     )
     .expect("write");
-    let later = support::cli::search_json(seeds.path(), data.path(), "量子通信网络");
-    assert_eq!(later["total"], 1, "{later}");
-    assert_eq!(
-        later["hits"][0]["also"].as_array().map(Vec::len),
-        Some(2),
-        "{later}"
-    );
-    assert_eq!(story_of(&later), story);
+    assert_eq!(one_story(2), story);
 }
