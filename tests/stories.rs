@@ -38,6 +38,20 @@ fn page(title: &str, url: &str, source: &str, date: &str, body: &str) -> String 
 
 /// The original, two reposts with their own header and footer, and three different articles
 /// from one template (same headings, different news).
+/// Writes `name` as another copy of the quantum-network story (URL from the name), its body
+/// followed by `tail`.
+fn write_repost(dir: &Path, name: &str, source: &str, date: &str, tail: &str) {
+    let body = story_text("量子通信网络");
+    let text = page(
+        "量子通信网络建设取得进展",
+        &format!("https://example.com/{name}"),
+        source,
+        date,
+        &format!("{body}{tail}"),
+    );
+    std::fs::write(dir.join(name), text).expect("write");
+}
+
 fn write_corpus(dir: &Path) {
     let body = story_text("量子通信网络");
     let w = |name: &str, text: String| std::fs::write(dir.join(name), text).expect("write");
@@ -153,18 +167,13 @@ fn a_story_is_new_once_in_digests() {
 
     // The digest is sent; the next day another repost arrives: not news again.
     let cursor = all.cursor.expect("cursor");
-    let body = story_text("量子通信网络");
-    std::fs::write(
-        seeds.path().join("d_late_repost.txt"),
-        page(
-            "量子通信网络建设取得进展",
-            "https://example.com/d",
-            "晚到的号",
-            "2024-07-04",
-            &body,
-        ),
-    )
-    .expect("write");
+    write_repost(
+        seeds.path(),
+        "d_late_repost.txt",
+        "晚到的号",
+        "2024-07-04",
+        "",
+    );
     std::fs::write(
         seeds.path().join("e_new.txt"),
         page(
@@ -328,17 +337,12 @@ fn removing_the_first_copy_keeps_the_story_and_new_reposts_join_it() {
     assert_eq!(one_story(1), story);
 
     // A new repost arriving later joins it; a restart (a new process) sees the same grouping.
-    let body = story_text("量子通信网络");
-    std::fs::write(
-        seeds.path().join("z_repost.txt"),
-        page(
-            "量子通信网络建设取得进展",
-            "https://example.com/z",
-            "后来的号",
-            "2024-07-05",
-            &format!("{body}\n\n欢迎关注"),
-        ),
-    )
-    .expect("write");
+    write_repost(
+        seeds.path(),
+        "z_repost.txt",
+        "后来的号",
+        "2024-07-05",
+        "\n\n欢迎关注",
+    );
     assert_eq!(one_story(2), story);
 }
