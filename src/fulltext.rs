@@ -10,6 +10,7 @@ use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{TantivyDocument, Term};
 
+use crate::corpus::markup::{Link, links_from_stored};
 use crate::corpus::status::TextState;
 use crate::index::{SearchIndex, Stored};
 use crate::render::{self, TELEGRAM_MAX_CHARS, escape_html, linked_title};
@@ -30,8 +31,10 @@ pub struct FullText {
     pub url: String,
     pub date: Option<NaiveDate>,
     pub state: TextState,
-    /// Cleaned paragraphs separated by `\n`.
+    /// Cleaned lines separated by `\n`.
     pub body: String,
+    /// The body's links (byte ranges of it), in order.
+    pub links: Vec<Link>,
 }
 
 /// How the text is to be delivered.
@@ -69,6 +72,8 @@ pub fn find(index: &SearchIndex, reference: &str) -> tantivy::Result<Option<Full
     };
     let doc: TantivyDocument = searcher.doc(address)?;
     let stored = Stored::new(f, &doc);
+    let body = stored.text(f.body);
+    let links = links_from_stored(&stored.text(f.links), &body);
     Ok(Some(FullText {
         seq: stored.seq(),
         id: stored.text(f.id),
@@ -77,7 +82,8 @@ pub fn find(index: &SearchIndex, reference: &str) -> tantivy::Result<Option<Full
         url: stored.text(f.url),
         date: stored.date(),
         state: stored.state(),
-        body: stored.text(f.body),
+        body,
+        links,
     }))
 }
 
@@ -121,11 +127,8 @@ impl FullText {
             )];
         }
         let paragraphs: Vec<String> = self
-            .body
-            .split('\n')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(escape_html)
+            .lines()
+            .map(|(line, links)| linked_line(line, links, LinkStyle::Html))
             .collect();
         let html = format!("{}\n\n{}", self.header_html(), paragraphs.join("\n\n"));
         render::split_message(&html, TELEGRAM_MAX_CHARS)
@@ -178,16 +181,34 @@ impl FullText {
             out.push_str(&format!("- 原文：{}\n", self.url.trim()));
         }
         out.push('\n');
-        for p in self
-            .body
-            .split('\n')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            out.push_str(p);
+        for (line, links) in self.lines() {
+            out.push_str(&linked_line(line, links, LinkStyle::Markdown));
             out.push_str("\n\n");
         }
         out
+    }
+
+    /// The body's non-empty lines, each with its links (ranges relative to the line).
+    fn lines(&self) -> impl Iterator<Item = (&str, Vec<Link>)> {
+        let mut at = 0;
+        self.body.split('\n').filter_map(move |line| {
+            let start = at;
+            at += line.len() + 1;
+            if line.trim().is_empty() {
+                return None;
+            }
+            let end = start + line.len();
+            let links = self
+                .links
+                .iter()
+                .filter(|l| l.range.start >= start && l.range.end <= end)
+                .map(|l| Link {
+                    range: l.range.start - start..l.range.end - start,
+                    href: l.href.clone(),
+                })
+                .collect();
+            Some((line, links))
+        })
     }
 
     /// Plain text for a terminal (`jianbao show`).
@@ -197,6 +218,52 @@ impl FullText {
         }
         self.markdown()
     }
+}
+
+/// How a line's links are written.
+#[derive(Clone, Copy)]
+enum LinkStyle {
+    /// Telegram HTML: `<a href="…">text</a>`, the rest escaped.
+    Html,
+    /// Markdown: `[text](url)`, a bare URL as `<url>`.
+    Markdown,
+}
+
+/// A line with its links written in `style`.
+fn linked_line(line: &str, links: Vec<Link>, style: LinkStyle) -> String {
+    let mut out = String::with_capacity(line.len() + 32);
+    let mut at = 0;
+    let plain = |out: &mut String, text: &str| match style {
+        LinkStyle::Html => out.push_str(&escape_html(text)),
+        LinkStyle::Markdown => out.push_str(text),
+    };
+    for link in links {
+        let (Some(before), Some(text)) =
+            (line.get(at..link.range.start), line.get(link.range.clone()))
+        else {
+            continue;
+        };
+        plain(&mut out, before);
+        match (style, render::safe_url(&link.href)) {
+            (LinkStyle::Html, Some(url)) => out.push_str(&format!(
+                "<a href=\"{}\">{}</a>",
+                escape_html(url),
+                escape_html(text)
+            )),
+            (LinkStyle::Markdown, Some(url)) if link.is_bare(line) => {
+                out.push_str(&format!("<{}>", url.replace('>', "%3E")))
+            }
+            (LinkStyle::Markdown, Some(url)) => out.push_str(&format!(
+                "[{}]({})",
+                text.replace(']', "\\]"),
+                url.replace(')', "%29")
+            )),
+            (_, None) => plain(&mut out, text),
+        }
+        at = link.range.end;
+    }
+    plain(&mut out, line.get(at..).unwrap_or(""));
+    out.trim().to_owned()
 }
 
 #[cfg(test)]
@@ -213,7 +280,35 @@ mod tests {
             date: NaiveDate::from_ymd_opt(2024, 7, 10),
             state: TextState::Text,
             body,
+            links: Vec::new(),
         }
+    }
+
+    #[test]
+    fn links_are_links_in_messages_and_documents() {
+        let mut a =
+            article("官方补丁下载地址：\nhttps://a.b/p?x=1&y=2\n详见[公告]和 <正文>".into());
+        let second = a.body.find("https").expect("url");
+        let note = a.body.find("公告").expect("note");
+        a.links = vec![
+            Link {
+                range: second..second + "https://a.b/p?x=1&y=2".len(),
+                href: "https://a.b/p?x=1&y=2".into(),
+            },
+            Link {
+                range: note..note + "公告".len(),
+                href: "https://c.d/e".into(),
+            },
+        ];
+        let html = a.messages().join("\n");
+        assert!(html.contains("官方补丁下载地址：\n\n<a href=\"https://a.b/p?x=1&amp;y=2\">https://a.b/p?x=1&amp;y=2</a>"), "{html}");
+        assert!(
+            html.contains("详见[<a href=\"https://c.d/e\">公告</a>]和 &lt;正文&gt;"),
+            "{html}"
+        );
+        let md = a.markdown();
+        assert!(md.contains("<https://a.b/p?x=1&y=2>"), "{md}");
+        assert!(md.contains("详见[[公告](https://c.d/e)]和 <正文>"), "{md}");
     }
 
     #[test]

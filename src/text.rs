@@ -318,24 +318,59 @@ pub fn query_atoms(folded: &str) -> Vec<Span<'_>> {
 pub fn atoms(folded: &str) -> Vec<Span<'_>> {
     let mut out = Vec::new();
     for run in query_atoms(folded) {
-        if !is_compound(run.text) {
+        let has_url_joiner = run.text.contains(URL_JOINERS);
+        if !has_url_joiner {
+            let compound = is_compound(run.text);
+            if compound {
+                out.push(run.clone());
+            }
+            ids_inside(&run, &mut out);
             continue;
         }
-        let has_url_joiner = run.text.contains(URL_JOINERS);
         out.push(run.clone());
-        if has_url_joiner {
-            for piece in latin_runs(run.text, &|c| ID_JOINERS.contains(&c)) {
-                if is_compound(piece.text) {
-                    out.push(Span {
-                        text: piece.text,
-                        start: run.start + piece.start,
-                        end: run.start + piece.end,
-                    });
-                }
+        for piece in latin_runs(run.text, &|c| ID_JOINERS.contains(&c)) {
+            let piece = Span {
+                text: piece.text,
+                start: run.start + piece.start,
+                end: run.start + piece.end,
+            };
+            if is_compound(piece.text) {
+                out.push(piece.clone());
             }
+            ids_inside(&piece, &mut out);
         }
     }
     out
+}
+
+/// Well-known identifier shapes, folded (lowercase): vulnerability ids (CVE, CNVD and
+/// CNVD-C, CNNVD, QVD, AVD, XVE, GHSA, ZDI, VMSA, RHSA, USN, DSA, PYSEC, RUSTSEC), weakness
+/// classes (CWE), Microsoft knowledge-base articles and bulletins (KB, MS). Scraped text glues
+/// them to their neighbours (`1821cve-2022-1011`, `windowscve-2024-49088windows`,
+/// `编号cve-2024-1234` is already apart); [`atoms`] indexes each one found inside a longer run
+/// as a whole id too. The list is in README ("Search").
+static ID_SHAPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"cve-\d{4}-\d{4,7}|cnvd-(?:c-)?\d{4}-\d{3,7}|cnnvd-\d{4,6}-\d{1,6}|(?:qvd|avd|xve)-\d{4}-\d{2,7}|ghsa(?:-[2-9cfghjmpqrvwx]{4}){3}|zdi-(?:can-)?\d{2}-\d{3,5}|vmsa-\d{4}-\d{4}|rhsa-\d{4}:\d{4,5}|usn-\d{4,5}-\d{1,2}|dsa-\d{4,5}-\d{1,2}|(?:py|rust)sec-\d{4}-\d{1,5}|cwe-\d{1,4}|kb\d{6,7}|ms\d{2}-\d{3}",
+    )
+    .expect("valid regex")
+});
+
+/// The ids of [`ID_SHAPES`] inside `run` that are not the whole run.
+fn ids_inside<'a>(run: &Span<'a>, out: &mut Vec<Span<'a>>) {
+    let text = run.text;
+    if text.len() < 7 || !text.bytes().any(|b| b.is_ascii_digit()) {
+        return;
+    }
+    for m in ID_SHAPES.find_iter(text) {
+        if m.len() < text.len() {
+            out.push(Span {
+                text: m.as_str(),
+                start: run.start + m.start(),
+                end: run.start + m.end(),
+            });
+        }
+    }
 }
 
 /// Name under which [`AtomsTokenizer`] is registered with tantivy.
@@ -602,6 +637,20 @@ mod tests {
             vec!["zhang.san@example.com"]
         );
         assert!(atoms("h20 2024 人工智能").is_empty());
+        // Ids glued to their neighbours are found inside the run, whole.
+        for (glued, id) in [
+            ("1821cve-2022-1011", "cve-2022-1011"),
+            ("windowscve-2024-49088windows", "cve-2024-49088"),
+            (
+                "漏洞cnnvd-202203-1821cve-2022-1011高危",
+                "cnnvd-202203-1821",
+            ),
+            ("updatekb5034441", "kb5034441"),
+            ("公告ms17-010a", "ms17-010"),
+            ("xghsa-wrx5-rp7m-mm49", "ghsa-wrx5-rp7m-mm49"),
+        ] {
+            assert!(texts(atoms(glued)).contains(&id), "{glued}: {id}");
+        }
         assert!(is_compound("cve-2024") && !is_compound("h20"));
     }
 

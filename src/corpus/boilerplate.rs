@@ -104,8 +104,8 @@ pub fn line_key(line: &str) -> Option<LineKey> {
 
 /// The key of each paragraph, computed once per article: both the counts and the removal of
 /// learned chrome read them.
-pub fn line_keys(paragraphs: &[String]) -> Vec<Option<LineKey>> {
-    paragraphs.iter().map(|p| line_key(p)).collect()
+pub fn line_keys<P: AsRef<str>>(paragraphs: &[P]) -> Vec<Option<LineKey>> {
+    paragraphs.iter().map(|p| line_key(p.as_ref())).collect()
 }
 
 pub fn source_key(source: &str) -> SourceKey {
@@ -199,23 +199,24 @@ impl Chrome {
     /// Removes the paragraphs that are chrome for `source` (`keys`: their [`line_keys`]);
     /// returns them with their keys. Nothing is removed when that would take most of a long
     /// article (see [`GUARD_SHARE`]).
-    pub fn remove_from(
+    pub fn remove_from<P: Paragraph>(
         &self,
         source: SourceKey,
-        paragraphs: &mut Vec<String>,
+        paragraphs: &mut Vec<P>,
         keys: &[Option<LineKey>],
     ) -> Vec<(LineKey, String)> {
         if self.entries.is_empty() {
             return Vec::new();
         }
-        let keys: Vec<Option<LineKey>> = keys
+        let mut keys: Vec<Option<LineKey>> = keys
             .iter()
             .map(|k| k.filter(|&k| self.contains(source, k)))
             .collect();
         if keys.iter().all(Option::is_none) {
             return Vec::new();
         }
-        let chars = |p: &String| p.chars().count();
+        keep_structure(paragraphs, &mut keys);
+        let chars = |p: &P| p.as_ref().chars().count();
         let total: usize = paragraphs.iter().map(chars).sum();
         let chrome: usize = paragraphs
             .iter()
@@ -230,12 +231,82 @@ impl Chrome {
         let mut kept = Vec::with_capacity(paragraphs.len());
         for (p, k) in paragraphs.drain(..).zip(keys) {
             match k {
-                Some(k) => removed.push((k, p)),
+                Some(k) => removed.push((k, p.as_ref().to_owned())),
                 None => kept.push(p),
             }
         }
         *paragraphs = kept;
         removed
+    }
+}
+
+/// A line as learned chrome sees it: its text, and what it is in the article's structure.
+pub trait Paragraph: AsRef<str> {
+    /// A heading, or a table row of several cells.
+    fn is_structural(&self) -> bool {
+        false
+    }
+    /// A line that is links to other pages and nothing else (a related-articles list).
+    fn is_only_links(&self) -> bool {
+        false
+    }
+}
+
+impl Paragraph for String {}
+
+impl Paragraph for super::markup::Line {
+    fn is_structural(&self) -> bool {
+        use super::markup::{CELL_SEPARATOR, Kind};
+        self.kind == Kind::Heading || self.kind == Kind::Row && self.text.contains(CELL_SEPARATOR)
+    }
+    fn is_only_links(&self) -> bool {
+        let linked: usize = self
+            .links
+            .iter()
+            .filter(|l| !l.is_bare(&self.text))
+            .map(|l| l.range.len())
+            .sum();
+        linked > 0 && linked * 10 >= self.text.trim().len() * 8
+    }
+}
+
+/// `一、`, `（二）`, `3.`, `04`, `第五章`: a section's number at the start of a line.
+static SECTION_NUMBER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"^\s*([（(]?[一二三四五六七八九十]+[）)、.．]|[（(]\d{1,2}[）)]|\d{1,2}\s*[、.．]|0\d\s*$|\d{1,2}\s*$|第[一二三四五六七八九十\d]+[章节部分条])",
+    )
+    .expect("valid regex")
+});
+
+/// Whether a line has the shape of a section marker: numbered, or introducing what follows
+/// (`参考链接：`, `修复建议：`).
+fn is_section_marker(line: &str) -> bool {
+    let t = line.trim();
+    t.chars().count() <= 40 && (SECTION_NUMBER.is_match(t) || t.ends_with(['：', ':']))
+}
+
+/// Learned lines that are the article's own structure stay: a source's template repeats its
+/// section headings (`一、漏洞概述`, `参考链接：`, `01`) and its tables' header rows, but they
+/// organize each article. A heading or a marker is structure when the next line is text of
+/// the article (not learned chrome, not a list of links to other pages): a banner or a
+/// sign-off leads to nothing of the article. A table row of several cells is always kept.
+fn keep_structure<P: Paragraph>(paragraphs: &[P], keys: &mut [Option<LineKey>]) {
+    for i in (0..paragraphs.len()).rev() {
+        if keys[i].is_none() {
+            continue;
+        }
+        let p = &paragraphs[i];
+        let shaped = p.is_structural() || is_section_marker(p.as_ref());
+        if !shaped {
+            continue;
+        }
+        let row = p.is_structural() && p.as_ref().contains(super::markup::CELL_SEPARATOR);
+        let leads_to_text = paragraphs
+            .get(i + 1)
+            .is_some_and(|next| keys[i + 1].is_none() && !next.is_only_links());
+        if row || leads_to_text {
+            keys[i] = None;
+        }
     }
 }
 

@@ -1,11 +1,14 @@
-//! Body cleaning: keep the article's paragraphs, drop the page chrome that scrapers of WeChat
-//! public accounts and news sites leave around them (images, ads, UI words).
+//! Body cleaning: keep the article's lines, drop the page chrome that scrapers of WeChat
+//! public accounts and news sites leave around them (ads, UI words, bylines, title repeats).
+//! The rules work on the lines of the document model ([`super::markup`]): markup is already
+//! gone, links are kept beside the text.
 
-use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use regex::Regex;
+
+use super::markup::{self, Kind, Line, Link};
 
 /// Once one of these appears in a cleaned line, the article is over and the WeChat page UI
 /// begins: the line is kept up to the marker, and nothing after it.
@@ -93,36 +96,54 @@ const AD_WORDS: &[&str] = &[
 ];
 const AD_LINE_MAX_CHARS: usize = 40;
 
-static IMAGE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"!\[[^\]]*\]\([^)]*\)").expect("valid regex"));
-static LINK: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\[([^\]]*)\]\([^)]*\)").expect("valid regex"));
-static TAG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"</?[A-Za-z][^<>]*>").expect("valid regex"));
 /// A call to read the original at the end of a paragraph of a news roundup:
 /// `…继续跟踪调查该软件。[点击“阅读原文”查看详情]`.
 static READ_MORE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"[\[【]\s*(点击|戳)?\s*[“"]?阅读原文[”"]?[^\]】]{0,12}[\]】]\s*$"#)
         .expect("valid regex")
 });
-static BARE_URL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"https?://\S+").expect("valid regex"));
 
-/// Cleans a markdown-ish body into paragraphs separated by `\n`.
+/// Cleans a markdown-ish body into lines separated by `\n` (links as their text).
 /// `title` and `source` lines repeated in the body are dropped, and so is a byline.
 pub fn clean_body(body: &str, title: &str, source: &str) -> String {
-    clean_article(body, title, source).0
+    clean_article(body, title, source).text
 }
 
-/// [`clean_body`], and the date of the byline it removed, if it had one.
-pub fn clean_article(body: &str, title: &str, source: &str) -> (String, Option<NaiveDate>) {
+/// [`clean_body`] with the links, and the date of the byline it removed, if it had one.
+pub fn clean_article(body: &str, title: &str, source: &str) -> Cleaned {
     finish(paragraphs(body, title, source))
 }
 
-/// The last step: the byline removed (its date returned), the paragraphs joined by `\n`.
-pub fn finish(mut paragraphs: Vec<String>) -> (String, Option<NaiveDate>) {
-    let date = strip_byline(&mut paragraphs);
-    (paragraphs.join("\n"), date)
+/// A cleaned body: its lines joined by `\n`, and its links (byte ranges of `text`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cleaned {
+    pub text: String,
+    pub links: Vec<Link>,
+    /// The date of the byline removed from the top, if it had one.
+    pub byline_date: Option<NaiveDate>,
+}
+
+/// The last step: the byline removed (its date kept), the lines joined by `\n`.
+pub fn finish(mut lines: Vec<Line>) -> Cleaned {
+    let byline_date = strip_byline(&mut lines);
+    let mut text = String::with_capacity(lines.iter().map(|l| l.text.len() + 1).sum());
+    let mut links = Vec::new();
+    for line in lines {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let at = text.len();
+        links.extend(line.links.into_iter().map(|l| Link {
+            range: l.range.start + at..l.range.end + at,
+            href: l.href,
+        }));
+        text.push_str(&line.text);
+    }
+    Cleaned {
+        text,
+        links,
+        byline_date,
+    }
 }
 
 /// Leading lines examined for a byline.
@@ -153,14 +174,17 @@ static DATED_LINE: LazyLock<Regex> = LazyLock::new(|| {
 /// (`文 | 清华大学…副院长 肖茜`) and dated lines (`安全客 2023-10-26 18:22`), if the run has a
 /// marker, a role line or a date: short lines alone are a heading, not a byline. A line with a
 /// sentence ends it: a paragraph that starts with a date (`2024年5月6日，国务院…`) is text.
-fn strip_byline(paragraphs: &mut Vec<String>) -> Option<NaiveDate> {
+fn strip_byline(paragraphs: &mut Vec<Line>) -> Option<NaiveDate> {
     let mut date = None;
     let mut signed = false;
     let mut run = 0;
-    // The first sentence, when it shares its line with the byline.
+    // Where the first sentence starts, when it shares its line with the byline.
     let mut rest_of_line = None;
     for line in paragraphs.iter().take(MAX_BYLINE_LINES) {
-        let t = line.trim();
+        if line.kind == Kind::Code || line.kind == Kind::Row {
+            break;
+        }
+        let t = line.text.as_str();
         if is_byline_marker(t) || ROLE_LINE.is_match(t) {
             signed = true;
         } else if let Some(c) = DATED_LINE.captures(t)
@@ -169,9 +193,10 @@ fn strip_byline(paragraphs: &mut Vec<String>) -> Option<NaiveDate> {
         {
             signed = true;
             date = date.or_else(|| super::dates::parse_date(&c["date"]));
-            let rest = c["rest"].trim();
-            if !rest.is_empty() {
-                rest_of_line = Some(rest.to_owned());
+            let rest = c.name("rest").map_or("", |m| m.as_str());
+            if !rest.trim().is_empty() {
+                let offset = t.len() - rest.len();
+                rest_of_line = Some(offset);
                 break;
             }
         } else if !is_short_name(t) {
@@ -182,8 +207,9 @@ fn strip_byline(paragraphs: &mut Vec<String>) -> Option<NaiveDate> {
     if !signed {
         return None;
     }
-    if let Some(rest) = rest_of_line {
-        paragraphs[run] = rest;
+    if let Some(offset) = rest_of_line {
+        paragraphs[run].drop_prefix(offset);
+        paragraphs[run].trim();
     }
     paragraphs.drain(..run);
     date
@@ -212,32 +238,34 @@ fn is_short_name(line: &str) -> bool {
     line.chars().count() <= 16 && !line.contains(['。', '！', '？', '，', '；', ','])
 }
 
-/// The first step of cleaning: the body's lines without markup and without the fixed list of
-/// chrome, and without lines that repeat the title or the source. Learned chrome
+/// The first step of cleaning: the body parsed into lines ([`markup::parse`]), without the
+/// fixed list of chrome and without lines that repeat the title or the source. Learned chrome
 /// (`boilerplate`) is removed from these before [`finish`].
-pub fn paragraphs(body: &str, title: &str, source: &str) -> Vec<String> {
+pub fn paragraphs(body: &str, title: &str, source: &str) -> Vec<Line> {
     let title_key = compact(title);
     let source_key = compact(source);
-    let mut paragraphs: Vec<String> = Vec::new();
-    // The second line of a pair whose first line was the previous one.
-    let mut pair_end: Option<&str> = None;
-    for raw in body.lines() {
-        // Markers are looked for after cleaning, so markup cannot hide one: fuzzing found
-        // `预览时<span>标签不可点`, joined only once the tag is removed.
-        let mut line = clean_line(raw);
-        if pair_end == Some(line.as_str()) {
+    let mut paragraphs: Vec<Line> = Vec::new();
+    // The second line of a pair whose first line was the previous one, and its block.
+    let mut pair_end: Option<(&str, u32)> = None;
+    for mut line in markup::parse(body) {
+        // Markers are looked for in the parsed text, so markup cannot hide one: fuzzing found
+        // `预览时<span>标签不可点`, joined only once the tag is gone.
+        cut_read_more_tail(&mut line);
+        if pair_end == Some((line.text.as_str(), line.block)) {
             break;
         }
         pair_end = END_LINE_PAIRS
             .iter()
-            .find(|(first, _)| line == *first)
-            .map(|&(_, second)| second);
-        let end = END_MARKERS.iter().filter_map(|m| line.find(m)).min();
+            .find(|(first, _)| line.text == *first)
+            .map(|&(_, second)| (second, line.block));
+        let end = END_MARKERS.iter().filter_map(|m| line.text.find(m)).min();
         if let Some(pos) = end {
             line.truncate(pos);
-            line.truncate(line.trim_end().len());
+            line.trim();
         }
-        if !line.is_empty() && !is_chrome(&line) {
+        // Code is kept as written: `}` is a line of a program, not a leftover of the UI.
+        let keep = line.kind == Kind::Code || !is_chrome(&line.text);
+        if !line.text.is_empty() && keep {
             push_paragraph(&mut paragraphs, line, &title_key, &source_key);
         }
         if end.is_some() {
@@ -248,8 +276,8 @@ pub fn paragraphs(body: &str, title: &str, source: &str) -> Vec<String> {
 }
 
 /// Adds a cleaned, non-chrome line unless it only repeats the title or the source.
-fn push_paragraph(paragraphs: &mut Vec<String>, line: String, title_key: &str, source_key: &str) {
-    let key = compact(&line);
+fn push_paragraph(paragraphs: &mut Vec<Line>, line: Line, title_key: &str, source_key: &str) {
+    let key = compact(&line.text);
     let repeats = |k: &str| !k.is_empty() && key == k;
     // Before the first paragraph, a line of a title written over several lines (the heading
     // `# 昨天操作失误…` / `重新给大家发一下。` of a multi-line front-matter title).
@@ -261,77 +289,15 @@ fn push_paragraph(paragraphs: &mut Vec<String>, line: String, title_key: &str, s
     paragraphs.push(line);
 }
 
-/// Strips markdown images, links (keeping their text), HTML tags, bare URLs, emphasis and
-/// heading markers from one line.
-fn clean_line(raw: &str) -> String {
-    // Entities first, then trimming: `微信扫一扫&nbsp;` is the UI line with a space after it
-    // (found by fuzzing).
-    let mut line = html_unescape(&strip_markup(raw));
-    if line.contains("阅读原文")
-        && let Some(m) = READ_MORE_TAIL.find(&line)
+/// `…继续跟踪调查该软件。[点击“阅读原文”查看详情]`: the call to read the original goes.
+fn cut_read_more_tail(line: &mut Line) {
+    if line.text.contains("阅读原文")
+        && let Some(m) = READ_MORE_TAIL.find(&line.text)
     {
-        line.truncate(m.start());
+        let at = m.start();
+        line.truncate(at);
+        line.trim();
     }
-    // A line in italics (`*2024-05-06 10:00*`, `*张三*`) is its text.
-    let line = line
-        .trim()
-        .trim_start_matches('#')
-        .trim_start_matches('>')
-        .trim();
-    match line.strip_prefix('*').and_then(|l| l.strip_suffix('*')) {
-        Some(inner) if !inner.is_empty() => inner.trim().to_owned(),
-        _ => line.to_owned(),
-    }
-}
-
-/// Passes over a line at most: markup nested deeper than this is left as text.
-const MAX_MARKUP_PASSES: usize = 16;
-
-/// Removes markup until none is left. One pass can put together what another pass then
-/// matches: fuzzing (seed_reader) found images joined by removing a tag, a bare URL or
-/// emphasis (`![a]<i></i>(b)`, `![a]**(b)`, `![http://] ](u)`) and by unwrapping a link inside
-/// an image's text. Every pass that changes the line makes it shorter, so this ends.
-fn strip_markup(raw: &str) -> Cow<'_, str> {
-    let mut line = Cow::Borrowed(raw);
-    for _ in 0..MAX_MARKUP_PASSES {
-        let before = line.len();
-        if line.contains("](") {
-            replace_all(&mut line, &IMAGE, "");
-            replace_all(&mut line, &LINK, "$1");
-        }
-        if line.contains('<') {
-            replace_all(&mut line, &TAG, "");
-        }
-        if line.contains("http") {
-            replace_all(&mut line, &BARE_URL, "");
-        }
-        if line.contains("**") || line.contains("__") {
-            line = line.replace("**", "").replace("__", "").into();
-        }
-        if line.len() == before {
-            break;
-        }
-    }
-    line
-}
-
-/// `re.replace_all` in place, copying the line only when something matched.
-fn replace_all(line: &mut Cow<'_, str>, re: &Regex, with: &str) {
-    if let Cow::Owned(replaced) = re.replace_all(line, with) {
-        *line = Cow::Owned(replaced);
-    }
-}
-
-fn html_unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_owned();
-    }
-    s.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
 }
 
 fn is_chrome(line: &str) -> bool {
@@ -353,6 +319,11 @@ fn compact(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn clean_article(body: &str, title: &str, source: &str) -> (String, Option<NaiveDate>) {
+        let c = super::clean_article(body, title, source);
+        (c.text, c.byline_date)
+    }
 
     #[test]
     fn bylines_are_not_the_start_of_the_text() {
@@ -445,7 +416,7 @@ mod tests {
         for (body, expected) in [
             ("正文。\n微信扫一扫\n关注该公众号\n推荐阅读文章", "正文。"),
             (
-                "正文。\n**微信扫一扫**\n<p>关注该公众号</p>\n推荐阅读文章",
+                "正文。\n**微信扫一扫**<br><span>关注该公众号</span>\n推荐阅读文章",
                 "正文。",
             ),
             (
@@ -465,16 +436,38 @@ mod tests {
 
     #[test]
     fn links_keep_text_and_tags_go() {
-        assert_eq!(
-            clean_line("见[这里](http://x.y/z)和<span style=\"a\">正文</span>"),
-            "见这里和正文"
+        let c = super::clean_article(
+            "见[这里](http://x.y/z)和<span style=\"a\">正文</span>",
+            "",
+            "",
         );
-        assert_eq!(clean_line("## **小标题**"), "小标题");
-        assert_eq!(clean_line("*2024-05-06 10:00*"), "2024-05-06 10:00");
-        assert_eq!(clean_line("A &amp; B &lt;c&gt;"), "A & B <c>");
+        assert_eq!(c.text, "见这里和正文");
+        assert_eq!(c.links[0].href, "http://x.y/z");
+        assert_eq!(clean_body("## **小标题**", "", ""), "小标题");
+        assert_eq!(clean_body("第一段。\n*张三*", "", ""), "第一段。\n张三");
+        assert_eq!(clean_body("A &amp; B &lt;c&gt;", "", ""), "A & B <c>");
         assert_eq!(
-            clean_line("研究人员还在继续跟踪调查该软件。[点击“阅读原文”查看详情]"),
+            clean_body(
+                "研究人员还在继续跟踪调查该软件。[点击“阅读原文”查看详情]",
+                "",
+                ""
+            ),
             "研究人员还在继续跟踪调查该软件。"
+        );
+    }
+
+    #[test]
+    fn a_byline_sharing_its_line_keeps_the_links_of_the_sentence() {
+        let c = super::clean_article(
+            "安全客 2023-10-26 18:22 详见[公告](https://a.b/c)。\n下一段 https://www.example.com/f 完。",
+            "t",
+            "s",
+        );
+        assert_eq!(c.text, "详见公告。\n下一段 https://www.example.com/f 完。");
+        assert_eq!(&c.text[c.links[0].range.clone()], "公告");
+        assert_eq!(
+            &c.text[c.links[1].range.clone()],
+            "https://www.example.com/f"
         );
     }
 

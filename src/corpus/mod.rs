@@ -7,6 +7,7 @@ pub mod dates;
 pub mod decode;
 pub mod frontmatter;
 pub mod identity;
+pub mod markup;
 pub mod status;
 
 use std::fmt;
@@ -49,8 +50,11 @@ pub struct Article {
     pub source: String,
     pub date: Option<NaiveDate>,
     pub fetch_date: Option<NaiveDate>,
-    /// Cleaned paragraphs, separated by `\n` (empty when `state` is not text).
+    /// Cleaned lines, separated by `\n` (empty when `state` is not text): paragraphs' lines,
+    /// headings, list items, table rows (cells joined by ` | `), code; bare URLs as written.
     pub body: String,
+    /// The links of `body` (byte ranges of it), in order.
+    pub links: Vec<markup::Link>,
     /// Whether the page has article text (a deleted article's page, an anti-bot page or a
     /// scrape of the title alone has none).
     pub state: status::TextState,
@@ -413,7 +417,11 @@ pub fn parse_with(id: &str, bytes: &[u8], chrome: &Chrome) -> Result<Parsed, Ski
     } else {
         (None, Vec::new())
     };
-    let (mut body, byline_date) = clean::finish(paragraphs);
+    let clean::Cleaned {
+        text: mut body,
+        mut links,
+        byline_date,
+    } = clean::finish(paragraphs);
     // The order of trust: the front matter's date, the byline's, the day it was fetched.
     let date = fm
         .get("date")
@@ -429,6 +437,7 @@ pub fn parse_with(id: &str, bytes: &[u8], chrome: &Chrome) -> Result<Parsed, Ski
     };
     if state != status::TextState::Text {
         body.clear();
+        links.clear();
     }
     let article = Article {
         id: id.to_owned(),
@@ -439,6 +448,7 @@ pub fn parse_with(id: &str, bytes: &[u8], chrome: &Chrome) -> Result<Parsed, Ski
         date,
         fetch_date,
         body,
+        links,
         state,
         encoding,
     };
@@ -447,6 +457,67 @@ pub fn parse_with(id: &str, bytes: &[u8], chrome: &Chrome) -> Result<Parsed, Ski
         lines,
         chrome_removed,
     })
+}
+
+impl Article {
+    /// The body as the word fields index it: bare URLs left out of the words (an address is
+    /// not prose, and its pieces would match common words), and instead, on a last line, the
+    /// pieces of each address a reader may search for ([`url_terms`]).
+    pub fn indexed_body(&self) -> std::borrow::Cow<'_, str> {
+        let bare: Vec<&markup::Link> = self
+            .links
+            .iter()
+            .filter(|l| l.is_bare(&self.body))
+            .collect();
+        if bare.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.body);
+        }
+        let mut out = String::with_capacity(self.body.len() + 64);
+        let mut at = 0;
+        for link in &bare {
+            out.push_str(&self.body[at..link.range.start]);
+            // A space, so the words on either side of the address stay apart.
+            out.push(' ');
+            at = link.range.end;
+        }
+        out.push_str(&self.body[at..]);
+        out.push('\n');
+        let mut terms: Vec<String> = bare.iter().flat_map(|l| url_terms(&l.href)).collect();
+        terms.sort();
+        terms.dedup();
+        out.push_str(&terms.join(" "));
+        std::borrow::Cow::Owned(out)
+    }
+}
+
+/// What of an address is searchable: its host without `www.` (`github.com`), the host with the
+/// first one to three path segments (`github.com/xpn`, `github.com/xpn/wambam`), and each path
+/// segment of letters and digits (`xpn`, `wambam`). Queries, fragments and the scheme are not.
+pub fn url_terms(href: &str) -> Vec<String> {
+    let Ok(url) = url::Url::parse(href) else {
+        return Vec::new();
+    };
+    let Some(host) = url.host_str() else {
+        return Vec::new();
+    };
+    let host = host.strip_prefix("www.").unwrap_or(host).to_owned();
+    let mut terms = vec![host.clone()];
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).collect())
+        .unwrap_or_default();
+    let mut prefix = host;
+    for segment in segments.iter().take(3) {
+        prefix = format!("{prefix}/{segment}");
+        terms.push(prefix.clone());
+    }
+    terms.extend(
+        segments
+            .iter()
+            .filter(|p| p.chars().any(|c| c.is_ascii_alphanumeric()) && !p.contains('%'))
+            .map(|p| (*p).to_owned()),
+    );
+    terms
 }
 
 fn normalize_newlines(text: &str) -> String {

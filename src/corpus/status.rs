@@ -104,8 +104,8 @@ pub fn classify(body: &str) -> TextState {
 }
 
 /// [`classify`] of the paragraphs a body is joined from, without joining them.
-pub fn classify_paragraphs(paragraphs: &[String]) -> TextState {
-    classify_chars(|| paragraphs.iter().flat_map(|p| p.chars()))
+pub fn classify_paragraphs<P: AsRef<str>>(paragraphs: &[P]) -> TextState {
+    classify_chars(|| paragraphs.iter().flat_map(|p| p.as_ref().chars()))
 }
 
 fn classify_chars<I: Iterator<Item = char>>(chars: impl Fn() -> I) -> TextState {

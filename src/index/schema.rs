@@ -13,8 +13,10 @@ use crate::text::{ATOMS_TOKENIZER, BIGRAM_TOKENIZER, WORDS_TOKENIZER};
 /// sequences of query words). 4: `text_state` (title-only, deleted and anti-bot pages). 5:
 /// bylines removed, titles over several lines of the front matter read whole. 6: a byline
 /// is the whole leading run of names around a marker, role line or date. 7: stories
-/// (`story`, `lsh`, `sig`: reposts grouped, see `crate::story`).
-pub const SCHEMA_VERSION: u32 = 7;
+/// (`story`, `lsh`, `sig`: reposts grouped, see `crate::story`). 8: bodies read by parsers
+/// (table cells apart, list items and bare URLs kept), `links`, ids found inside glued runs,
+/// URL terms indexed.
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Field names, in one place: the schema is built from them, and every reader of fast fields
 /// (which tantivy looks up by name) uses them, so a renamed field cannot leave a reader
@@ -24,6 +26,7 @@ pub mod names {
     pub const ID: &str = "id";
     pub const TITLE: &str = "title";
     pub const BODY: &str = "body";
+    pub const LINKS: &str = "links";
     pub const SOURCE: &str = "source";
     pub const SOURCE_KEY: &str = "source_key";
     pub const URL: &str = "url";
@@ -54,6 +57,8 @@ pub struct Fields {
     pub id: Field,
     pub title: Field,
     pub body: Field,
+    /// The body's links ([`crate::corpus::markup::links_to_stored`]); absent when none.
+    pub links: Field,
     pub source: Field,
     pub source_key: Field,
     pub url: Field,
@@ -103,6 +108,7 @@ pub fn build() -> (Schema, Fields) {
         id: b.add_text_field(names::ID, STRING | STORED),
         title: b.add_text_field(names::TITLE, STORED),
         body: b.add_text_field(names::BODY, STORED),
+        links: b.add_text_field(names::LINKS, STORED),
         source: b.add_text_field(names::SOURCE, STORED),
         source_key: b.add_text_field(names::SOURCE_KEY, STRING | FAST),
         url: b.add_text_field(names::URL, STORED),
@@ -138,6 +144,7 @@ mod tests {
             names::ID,
             names::TITLE,
             names::BODY,
+            names::LINKS,
             names::SOURCE,
             names::SOURCE_KEY,
             names::URL,
@@ -162,7 +169,7 @@ mod tests {
         }
         assert_eq!(
             schema.fields().count(),
-            23,
+            24,
             "a field without a name constant"
         );
     }

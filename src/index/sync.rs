@@ -586,9 +586,16 @@ impl Prepared {
     fn new(parsed: Parsed) -> Prepared {
         let article = parsed.article;
         let title_folded = fold(&article.title);
-        let body_folded = fold(&article.body);
+        let indexed = article.indexed_body();
+        let with_url_terms = matches!(indexed, std::borrow::Cow::Owned(_));
+        let body_folded = fold(&indexed);
+        // The signature is of the article's text, not of the URL terms on the last line.
+        let text = match body_folded.rfind('\n') {
+            Some(end) if with_url_terms => &body_folded[..end],
+            _ => &body_folded[..],
+        };
         let sig = (article.state == TextState::Text)
-            .then(|| Signature::of_text(&body_folded))
+            .then(|| Signature::of_text(text))
             .flatten();
         Prepared {
             title_folded,
@@ -816,6 +823,9 @@ fn to_document(f: &schema::Fields, file: &SeedFile, p: Prepared, stamp: Stamp) -
     doc.text(f.id, a.id);
     doc.text(f.title, a.title);
     doc.text(f.body, a.body);
+    if !a.links.is_empty() {
+        doc.text(f.links, crate::corpus::markup::links_to_stored(&a.links));
+    }
     doc.text(f.source_key, fold(a.source.trim()));
     doc.text(f.source, a.source);
     doc.text(f.url, a.url);
