@@ -203,6 +203,9 @@ impl Skipped {
     }
 }
 
+/// Brings the index in line with `seeds_dir`. The phases, in order: scan the folder, diff it
+/// against the index, read and clean what changed (adding it with its story), learn the chrome
+/// from the new counts and re-clean what it changes, commit.
 pub(super) fn run(
     index: &SearchIndex,
     seeds_dir: &Path,
@@ -210,43 +213,92 @@ pub(super) fn run(
     state: &mut SyncState,
     changed_paths: Option<&[PathBuf]>,
 ) -> Result<SyncReport, IndexError> {
-    let SyncState {
-        skipped,
-        lines,
-        listing,
-    } = state;
     let started = Instant::now();
-    let files = list(seeds_dir, changed_paths, listing.take())?;
-    let keep_listing = |files| {
-        Some(Listing {
-            root: seeds_dir.to_path_buf(),
-            files,
-        })
-    };
-    let tantivy_err = |source| index.tantivy_error(source);
     let mut phases = Phases::start(started);
+    let files = list(seeds_dir, changed_paths, state.listing.take())?;
     phases.mark("scan");
-    let existing = read_existing(index).map_err(tantivy_err)?;
+    let existing = read_existing(index).map_err(|source| index.tantivy_error(source))?;
     phases.mark("index state");
     // The last commit's payload, read once: it is also the start of this sync's.
     let mut info = index.commit_info();
     // The learned chrome the documents in the index were cleaned with.
     let chrome = std::mem::take(&mut info.chrome);
-    // The chrome-line rows are those of the committed documents when the ledger's generation
-    // is the one the commit recorded. Otherwise (a crash between the two, a rebuilt index, an
-    // index from before learning) they are checked: rows only for documents in the index (a
-    // page emptied by learned chrome keeps its row: it still counts), and a document with text
-    // but no row is read again to be counted.
+    let counted = counted(index, &mut state.lines, &info, &existing)?;
+    let plan = diff(&files, &existing, counted, &mut state.skipped);
+    let mut report = plan.report();
+    if plan.nothing_to_do() {
+        report.total = index.num_docs();
+        report.chrome_lines = chrome.len();
+    } else {
+        let mut session = Session::open(index, &plan, &chrome, info, state, report)?;
+        phases.mark("chrome counts");
+        session.continue_numbers()?;
+        session.remove()?;
+        session.read(progress)?;
+        phases.mark("read and add");
+        let learned = session.learn_and_reclean()?;
+        phases.mark("learn and re-clean");
+        session.commit(learned)?;
+        phases.mark("commit");
+        report = session.wait_merges()?;
+        phases.mark("merges");
+        phases.log();
+    }
+    report.elapsed = started.elapsed();
+    state.listing = Some(Listing {
+        root: seeds_dir.to_path_buf(),
+        files,
+    });
+    Ok(report)
+}
+
+/// The documents whose lines are counted, when that is in doubt; `None` when all are.
+///
+/// The chrome-line rows are those of the committed documents when the ledger's generation
+/// is the one the commit recorded. Otherwise (a crash between the two, a rebuilt index, an
+/// index from before learning) they are checked: rows only for documents in the index (a
+/// page emptied by learned chrome keeps its row: it still counts), and a document with text
+/// but no row is read again to be counted.
+fn counted(
+    index: &SearchIndex,
+    lines: &mut LineBook,
+    info: &CommitInfo,
+    existing: &HashMap<String, Indexed>,
+) -> Result<Option<HashSet<String>>, IndexError> {
     let ledger_generation = index.ledger.lines_generation()?;
     let in_step = ledger_generation == info.lines_generation
         && (ledger_generation > 0 || existing.is_empty());
-    // The documents whose lines are counted, when that is in doubt.
-    let mut counted = HashSet::new();
-    if !in_step {
-        lines.ensure_loaded(&index.ledger)?;
-        counted = lines.retain(&index.ledger, |k| existing.contains_key(k))?;
+    if in_step {
+        return Ok(None);
     }
+    lines.ensure_loaded(&index.ledger)?;
+    lines
+        .retain(&index.ledger, |k| existing.contains_key(k))
+        .map(Some)
+}
 
+/// What a sync has to do: the folder's listing against the documents in the index.
+struct Plan<'a> {
+    files: &'a [SeedFile],
+    existing: &'a HashMap<String, Indexed>,
+    /// The keys of `files`.
+    present: HashSet<&'a str>,
+    /// Documents whose file is gone.
+    removed: Vec<&'a String>,
+    /// Files new or changed (and not skipped as they are), or indexed with uncounted lines.
+    to_read: Vec<&'a SeedFile>,
+    /// The ledger's chrome-line rows are those of the committed documents (see `counted`).
+    in_step: bool,
+}
+
+/// Diffs the listing against the index. Also brings `skipped` up to date: a skip of a file
+/// that is gone is dropped, and copies are forgotten when an indexed file changed or went.
+fn diff<'a>(
+    files: &'a [SeedFile],
+    existing: &'a HashMap<String, Indexed>,
+    counted: Option<HashSet<String>>,
+    skipped: &mut Skipped,
+) -> Plan<'a> {
     let present: HashSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
     let removed: Vec<&String> = existing
         .keys()
@@ -258,7 +310,9 @@ pub(super) fn run(
             .is_none_or(|e| e.mtime != f.mtime || e.size != f.size)
     };
     let uncounted = |f: &&SeedFile| {
-        !in_step && existing.get(&f.key).is_some_and(|e| e.text) && !counted.contains(&f.key)
+        counted.as_ref().is_some_and(|counted| {
+            existing.get(&f.key).is_some_and(|e| e.text) && !counted.contains(&f.key)
+        })
     };
     skipped.0.retain(|key, _| present.contains(&key[..]));
     if !removed.is_empty()
@@ -272,255 +326,397 @@ pub(super) fn run(
         .iter()
         .filter(|f| (changed(f) && !skipped.unchanged(f)) || uncounted(f))
         .collect();
+    Plan {
+        files,
+        existing,
+        present,
+        removed,
+        to_read,
+        in_step: counted.is_none(),
+    }
+}
 
-    let mut report = SyncReport {
-        files: files.len(),
-        read: to_read.len(),
-        ..SyncReport::default()
-    };
-    report.unchanged = files.len() - to_read.len();
-    if to_read.is_empty() && removed.is_empty() && in_step {
-        report.total = index.num_docs();
-        report.chrome_lines = chrome.len();
-        report.elapsed = started.elapsed();
-        *listing = keep_listing(files);
-        return Ok(report);
+impl Plan<'_> {
+    /// Nothing to read, remove or count: the sync writes nothing, not even an empty commit.
+    fn nothing_to_do(&self) -> bool {
+        self.to_read.is_empty() && self.removed.is_empty() && self.in_step
     }
 
-    let mut writer = match index.index().writer_with_options(writer_options()) {
+    /// The report's start: what the listing holds and what is read.
+    fn report(&self) -> SyncReport {
+        SyncReport {
+            files: self.files.len(),
+            read: self.to_read.len(),
+            unchanged: self.files.len() - self.to_read.len(),
+            ..SyncReport::default()
+        }
+    }
+
+    /// URL owners among the documents that stay untouched.
+    fn untouched_urls(&self) -> HashMap<String, String> {
+        let reading: HashSet<&str> = self.to_read.iter().map(|f| f.key.as_str()).collect();
+        self.existing
+            .iter()
+            .filter(|(k, e)| {
+                self.present.contains(&k[..]) && !reading.contains(&k[..]) && !e.url_key.is_empty()
+            })
+            .map(|(k, e)| (e.url_key.clone(), k.clone()))
+            .collect()
+    }
+
+    /// The files of `keys` (sorted), among the listed ones.
+    fn files_of(&self, keys: &[String]) -> Vec<&SeedFile> {
+        keys.iter()
+            .filter_map(|k| {
+                let i = self
+                    .files
+                    .binary_search_by(|f| f.key.as_str().cmp(k))
+                    .ok()?;
+                self.files.get(i)
+            })
+            .collect()
+    }
+}
+
+/// The index's writer, its merges bounded for a sync that touches `docs` documents.
+fn open_writer(index: &SearchIndex, docs: usize) -> Result<Feed, IndexError> {
+    match index.index().writer_with_options(writer_options()) {
         Ok(w) => {
-            w.set_merge_policy(Box::new(BoundedMerges::for_sync(
-                to_read.len() + removed.len(),
-            )));
-            Feed::new(w)
+            w.set_merge_policy(Box::new(BoundedMerges::for_sync(docs)));
+            Ok(Feed::new(w))
         }
-        Err(tantivy::TantivyError::LockFailure(..)) => {
-            return Err(IndexError::Busy(index.dir.clone()));
-        }
-        Err(e) => return Err(tantivy_err(e)),
-    };
-    let f = index.fields.clone();
-    // What this sync re-reads or removes is not a candidate story for the others.
-    let mut stories = StoryBook::new(
-        index.searcher(),
-        &f,
-        removed
+        Err(tantivy::TantivyError::LockFailure(..)) => Err(IndexError::Busy(index.dir.clone())),
+        Err(e) => Err(index.tantivy_error(e)),
+    }
+}
+
+/// A sync that writes: the writer and what the sync keeps while it adds documents.
+struct Session<'a> {
+    index: &'a SearchIndex,
+    plan: &'a Plan<'a>,
+    /// The learned chrome the documents in the index were cleaned with, and this sync's
+    /// files are read with.
+    chrome: &'a Chrome,
+    skipped: &'a mut Skipped,
+    lines: &'a mut LineBook,
+    writer: Feed,
+    stories: StoryBook<'a>,
+    /// The key that holds each article URL, so that the first by name wins (filled when the
+    /// reading starts).
+    url_owner: HashMap<String, String>,
+    skip_log: SkipLog,
+    /// This sync's commit payload (its next ingest number).
+    info: CommitInfo,
+    now: i64,
+    /// Ingest numbers handed out and not yet in the ledger.
+    first_entries: Vec<(String, Entry)>,
+    /// The first ledger error while adding: reported at the next checkpoint or at the end.
+    ledger_error: Option<IndexError>,
+    since_checkpoint: usize,
+    report: SyncReport,
+}
+
+impl<'a> Session<'a> {
+    /// Opens the writer (the index is busy when another process holds it) and the chrome
+    /// counts.
+    fn open(
+        index: &'a SearchIndex,
+        plan: &'a Plan<'a>,
+        chrome: &'a Chrome,
+        mut info: CommitInfo,
+        state: &'a mut SyncState,
+        report: SyncReport,
+    ) -> Result<Session<'a>, IndexError> {
+        let writer = open_writer(index, plan.to_read.len() + plan.removed.len())?;
+        // What this sync re-reads or removes is not a candidate story for the others.
+        let stale = plan
+            .removed
             .iter()
             .map(|k| (*k).clone())
-            .chain(to_read.iter().map(|file| file.key.clone())),
-    );
-    info.schema = schema::SCHEMA_VERSION;
-    let now = chrono::Utc::now().timestamp();
-    let ledger = &index.ledger;
-    // Loaded once per process, when something is to be counted.
-    lines.ensure_loaded(ledger)?;
-    phases.mark("chrome counts");
-    if ledger.is_empty()? && !existing.is_empty() {
-        // An index from before the ledger: remember what it holds, so a later rebuild keeps it.
-        let known: Vec<(String, Entry)> = existing
-            .iter()
-            .map(|(k, e)| {
-                let entry = Entry {
-                    seq: e.seq,
-                    indexed_at: e.indexed_at,
-                };
-                (k.clone(), entry)
-            })
-            .collect();
-        ledger.record(&known)?;
-    }
-    // Numbers continue above everything ever handed out, whatever the index remembers.
-    info.next_seq = info.next_seq.max(ledger.next_seq()?);
-    let mut first_entries: Vec<(String, Entry)> = Vec::new();
-    let mut ledger_error: Option<IndexError> = None;
-
-    for key in &removed {
-        writer.inner.delete_term(Term::from_field_text(f.key, key));
-        lines.remove(ledger, key)?;
-        report.deleted += 1;
-    }
-
-    // URL owners among the documents that stay untouched.
-    let reading: HashSet<&str> = to_read.iter().map(|f| f.key.as_str()).collect();
-    let mut url_owner: HashMap<String, String> = existing
-        .iter()
-        .filter(|(k, e)| {
-            present.contains(&k[..]) && !reading.contains(&k[..]) && !e.url_key.is_empty()
+            .chain(plan.to_read.iter().map(|file| file.key.clone()));
+        let stories = StoryBook::new(index.searcher(), &index.fields, stale);
+        info.schema = schema::SCHEMA_VERSION;
+        let now = chrono::Utc::now().timestamp();
+        let SyncState { skipped, lines, .. } = state;
+        // Loaded once per process, when something is to be counted.
+        lines.ensure_loaded(&index.ledger)?;
+        Ok(Session {
+            index,
+            plan,
+            chrome,
+            skipped,
+            lines,
+            writer,
+            stories,
+            url_owner: HashMap::new(),
+            skip_log: SkipLog::default(),
+            info,
+            now,
+            first_entries: Vec::new(),
+            ledger_error: None,
+            since_checkpoint: 0,
+            report,
         })
-        .map(|(k, e)| (e.url_key.clone(), k.clone()))
-        .collect();
+    }
 
-    let mut skip_log = SkipLog::default();
-    let mut since_checkpoint = 0;
-    let mut add = |file: &SeedFile,
-                   parsed: Result<Prepared, Skip>,
-                   writer: &mut Feed|
-     -> Result<(), IndexError> {
-        report.bytes_read += file.size;
-        skipped.0.remove(&file.key);
-        let old = existing.get(&file.key);
-        if old.is_some() {
-            writer
-                .inner
-                .delete_term(Term::from_field_text(f.key, &file.key));
-            lines.remove(ledger, &file.key)?;
+    /// Makes sure the ledger knows the numbers in the index, and new numbers continue above.
+    fn continue_numbers(&mut self) -> Result<(), IndexError> {
+        let (ledger, existing) = (&self.index.ledger, self.plan.existing);
+        if ledger.is_empty()? && !existing.is_empty() {
+            // An index from before the ledger: remember what it holds, so a later rebuild keeps it.
+            let known: Vec<(String, Entry)> = existing
+                .iter()
+                .map(|(k, e)| {
+                    let entry = Entry {
+                        seq: e.seq,
+                        indexed_at: e.indexed_at,
+                    };
+                    (k.clone(), entry)
+                })
+                .collect();
+            ledger.record(&known)?;
         }
-        let prepared = match parsed {
+        // Numbers continue above everything ever handed out, whatever the index remembers.
+        self.info.next_seq = self.info.next_seq.max(ledger.next_seq()?);
+        Ok(())
+    }
+
+    /// Deletes the document at `key` and takes its lines out of the counts.
+    fn delete(&mut self, key: &str) -> Result<(), IndexError> {
+        let term = Term::from_field_text(self.index.fields.key, key);
+        self.writer.inner.delete_term(term);
+        self.lines.remove(&self.index.ledger, key)
+    }
+
+    /// Deletes the documents whose file is gone.
+    fn remove(&mut self) -> Result<(), IndexError> {
+        for key in &self.plan.removed {
+            self.delete(key)?;
+            self.report.deleted += 1;
+        }
+        Ok(())
+    }
+
+    /// Reads and cleans the files to read on worker threads and adds them in key order; then
+    /// hands the new ingest numbers to the ledger.
+    fn read(&mut self, progress: Option<&Progress>) -> Result<(), IndexError> {
+        self.url_owner = self.plan.untouched_urls();
+        let (files, chrome) = (&self.plan.to_read, self.chrome);
+        parse_in_order(files, progress, chrome, |file, parsed| {
+            self.add(file, parsed)
+        })?;
+        self.skip_log.summarize();
+        if let Some(e) = self.ledger_error.take() {
+            // Nothing is committed: numbers the ledger does not know could be handed out twice.
+            return Err(e);
+        }
+        // Before the commit that uses them (see `ledger`).
+        self.index.ledger.record(&self.first_entries)
+    }
+
+    /// Indexes a file read now in place of its old document, if any: unless it is skipped or
+    /// a copy of an article that a file earlier by name holds.
+    fn add(&mut self, file: &SeedFile, parsed: Result<Prepared, Skip>) -> Result<(), IndexError> {
+        self.report.bytes_read += file.size;
+        self.skipped.0.remove(&file.key);
+        let old = self.plan.existing.get(&file.key);
+        if old.is_some() {
+            self.delete(&file.key)?;
+        }
+        let mut prepared = match parsed {
             Ok(p) => p,
             Err(skip) => {
-                if old.is_some() {
-                    report.deleted += 1;
-                }
-                skip_log.note(&file.key, &skip);
-                skipped.remember(file, &skip);
-                report.skipped.push((file.key.clone(), skip));
+                self.skip(file, skip, old.is_some());
                 return Ok(());
             }
         };
-        if prepared.article.state != TextState::Text {
-            tracing::debug!(
-                "seeds: {} has no article text ({}), kept by title",
-                file.key,
-                prepared.article.state.name()
-            );
-            report
-                .without_text
-                .push((file.key.clone(), prepared.article.state));
+        self.note_without_text(file, &prepared);
+        if let Some(url_key) = &prepared.article.url_key
+            && !self.claim_url(file, url_key, old.is_some())?
+        {
+            return Ok(());
         }
-        if let Some(url_key) = &prepared.article.url_key {
-            match url_owner.get(url_key) {
-                Some(owner) if owner < &file.key => {
-                    let skip = Skip::Duplicate { of: owner.clone() };
-                    skip_log.note(&file.key, &skip);
-                    skipped.remember(file, &skip);
-                    report.skipped.push((file.key.clone(), skip));
-                    if old.is_some() {
-                        report.deleted += 1;
-                    }
-                    return Ok(());
-                }
-                Some(owner) => {
-                    // A file earlier by name now claims the URL: it wins, the other goes.
-                    tracing::warn!(
-                        "seeds: {} and {} are the same article; keeping {}",
-                        file.key,
-                        owner,
-                        file.key
-                    );
-                    writer
-                        .inner
-                        .delete_term(Term::from_field_text(f.key, owner));
-                    stories.mark_stale(owner);
-                    lines.remove(ledger, owner)?;
-                    report.deleted += 1;
-                }
-                None => {}
-            }
-            url_owner.insert(url_key.clone(), file.key.clone());
-        }
-        let (seq, indexed_at) = match old {
-            Some(o) => {
-                report.updated += 1;
-                (o.seq, o.indexed_at)
-            }
-            None => {
-                report.added += 1;
-                match ledger.lookup(&file.key) {
-                    // Back after a rebuild (or a removal): the number it had.
-                    Ok(Some(e)) => (e.seq, e.indexed_at),
-                    Ok(None) => {
-                        info.next_seq += 1;
-                        let entry = Entry {
-                            seq: info.next_seq - 1,
-                            indexed_at: now,
-                        };
-                        first_entries.push((file.key.clone(), entry));
-                        (entry.seq, entry.indexed_at)
-                    }
-                    Err(e) => {
-                        ledger_error.get_or_insert(e);
-                        (info.next_seq, now)
-                    }
-                }
-            }
-        };
-        let mut prepared = prepared;
-        count_lines(lines, &file.key, &mut prepared);
-        let date = prepared.article.date;
-        let story = stories.assign(&file.key, seq, prepared.sig.as_ref(), date);
+        let (seq, indexed_at) = self.number(&file.key, old);
+        count_lines(self.lines, &file.key, &mut prepared);
+        let story = self.story(&file.key, seq, &prepared);
         let stamp = Stamp {
             seq,
             indexed_at,
             story,
         };
-        writer
-            .add(to_document(&f, file, prepared, stamp))
-            .map_err(tantivy_err)?;
-        since_checkpoint += 1;
-        if since_checkpoint == index.checkpoint_docs {
-            since_checkpoint = 0;
-            if let Some(e) = ledger_error.take() {
+        self.write(file, prepared, stamp)
+    }
+
+    /// The story of an article added now: that of the most similar one before it, or its own
+    /// (see `StoryBook::assign`).
+    fn story(&mut self, key: &str, seq: u64, prepared: &Prepared) -> u64 {
+        let date = prepared.article.date;
+        self.stories.assign(key, seq, prepared.sig.as_ref(), date)
+    }
+
+    /// Records a skipped file; `replaces` says its old document was deleted.
+    fn skip(&mut self, file: &SeedFile, skip: Skip, replaces: bool) {
+        if replaces {
+            self.report.deleted += 1;
+        }
+        self.skip_log.note(&file.key, &skip);
+        self.skipped.remember(file, &skip);
+        self.report.skipped.push((file.key.clone(), skip));
+    }
+
+    /// A page kept by title only is named at debug level and in the report.
+    fn note_without_text(&mut self, file: &SeedFile, prepared: &Prepared) {
+        let state = prepared.article.state;
+        if state != TextState::Text {
+            tracing::debug!(
+                "seeds: {} has no article text ({}), kept by title",
+                file.key,
+                state.name()
+            );
+            self.report.without_text.push((file.key.clone(), state));
+        }
+    }
+
+    /// Whether `file` may hold the article at `url_key`: not when a file earlier by name
+    /// holds it (then `file` is skipped as its copy); a file later by name that held it goes.
+    fn claim_url(
+        &mut self,
+        file: &SeedFile,
+        url_key: &str,
+        replaces: bool,
+    ) -> Result<bool, IndexError> {
+        match self.url_owner.get(url_key).cloned() {
+            Some(owner) if owner < file.key => {
+                self.skip(file, Skip::Duplicate { of: owner }, replaces);
+                return Ok(false);
+            }
+            Some(owner) => {
+                // A file earlier by name now claims the URL: it wins, the other goes.
+                tracing::warn!(
+                    "seeds: {} and {} are the same article; keeping {}",
+                    file.key,
+                    owner,
+                    file.key
+                );
+                let term = Term::from_field_text(self.index.fields.key, &owner);
+                self.writer.inner.delete_term(term);
+                self.stories.mark_stale(&owner);
+                self.lines.remove(&self.index.ledger, &owner)?;
+                self.report.deleted += 1;
+            }
+            None => {}
+        }
+        self.url_owner.insert(url_key.to_owned(), file.key.clone());
+        Ok(true)
+    }
+
+    /// The ingest number and time of a document: those of the one it replaces, else a new
+    /// one (see `new_number`).
+    fn number(&mut self, key: &str, old: Option<&Indexed>) -> (u64, i64) {
+        match old {
+            Some(o) => {
+                self.report.updated += 1;
+                (o.seq, o.indexed_at)
+            }
+            None => {
+                self.report.added += 1;
+                self.new_number(key)
+            }
+        }
+    }
+
+    /// The number the ledger remembers for `key`, else the next one. A ledger error is kept
+    /// for the next checkpoint or the end, which fail on it before anything is committed.
+    fn new_number(&mut self, key: &str) -> (u64, i64) {
+        match self.index.ledger.lookup(key) {
+            // Back after a rebuild (or a removal): the number it had.
+            Ok(Some(e)) => (e.seq, e.indexed_at),
+            Ok(None) => {
+                self.info.next_seq += 1;
+                let entry = Entry {
+                    seq: self.info.next_seq - 1,
+                    indexed_at: self.now,
+                };
+                self.first_entries.push((key.to_owned(), entry));
+                (entry.seq, entry.indexed_at)
+            }
+            Err(e) => {
+                self.ledger_error.get_or_insert(e);
+                (self.info.next_seq, self.now)
+            }
+        }
+    }
+
+    /// Hands the document to the writer, and commits a checkpoint every
+    /// `index.checkpoint_docs` documents (see [`CHECKPOINT_DOCS`]).
+    fn write(
+        &mut self,
+        file: &SeedFile,
+        prepared: Prepared,
+        stamp: Stamp,
+    ) -> Result<(), IndexError> {
+        let index = self.index;
+        self.writer
+            .add(to_document(&index.fields, file, prepared, stamp))
+            .map_err(|source| index.tantivy_error(source))?;
+        self.since_checkpoint += 1;
+        if self.since_checkpoint == index.checkpoint_docs {
+            self.since_checkpoint = 0;
+            if let Some(e) = self.ledger_error.take() {
                 return Err(e);
             }
             let progress = Checkpoint {
-                info: &info,
-                chrome: &chrome,
-                first_entries: &mut first_entries,
+                info: &self.info,
+                chrome: self.chrome,
+                first_entries: &mut self.first_entries,
             };
-            checkpoint(index, writer, progress, lines)?;
+            checkpoint(index, &mut self.writer, progress, self.lines)?;
         }
         Ok(())
-    };
-
-    parse_in_order(&to_read, progress, &chrome, |file, parsed| {
-        add(file, parsed, &mut writer)
-    })?;
-    skip_log.summarize();
-
-    if let Some(e) = ledger_error {
-        // Nothing is committed: numbers the ledger does not know could be handed out twice.
-        return Err(e);
     }
-    // Before the commit that uses them (see `ledger`).
-    ledger.record(&first_entries)?;
 
-    // The counts changed: what is learned now, and the articles it cleans differently.
-    phases.mark("read and add");
-    let learned = lines.learned();
-    if learned != chrome {
-        let affected = lines.affected(ledger, &chrome, &learned)?;
-        let affected: Vec<&SeedFile> = affected
-            .iter()
-            .filter_map(|k| {
-                let i = files.binary_search_by(|f| f.key.as_str().cmp(k)).ok()?;
-                files.get(i)
-            })
-            .collect();
-        report.recleaned = reclean(
-            index,
-            &affected,
-            &learned,
-            &existing,
-            lines,
-            &mut stories,
-            &mut writer,
-        )?;
+    /// The counts changed: what is learned now, and the articles it cleans differently.
+    /// Returns the learned chrome.
+    fn learn_and_reclean(&mut self) -> Result<Chrome, IndexError> {
+        let learned = self.lines.learned();
+        if learned != *self.chrome {
+            let affected = self
+                .lines
+                .affected(&self.index.ledger, self.chrome, &learned)?;
+            let affected = self.plan.files_of(&affected);
+            self.report.recleaned = reclean(
+                self.index,
+                &affected,
+                &learned,
+                self.plan.existing,
+                self.lines,
+                &mut self.stories,
+                &mut self.writer,
+            )?;
+        }
+        self.report.chrome_lines = learned.len();
+        Ok(learned)
     }
-    report.chrome_lines = learned.len();
-    phases.mark("learn and re-clean");
-    info.lines_generation = lines.flush(ledger)?;
-    info.chrome = learned;
-    info.synced_at = now;
-    commit(&mut writer, &info).map_err(tantivy_err)?;
-    phases.mark("commit");
-    writer.inner.wait_merging_threads().map_err(tantivy_err)?;
-    phases.mark("merges");
-    phases.log();
 
-    report.total = (existing.len() + report.added).saturating_sub(report.deleted) as u64;
-    report.elapsed = started.elapsed();
-    *listing = keep_listing(files);
-    Ok(report)
+    /// Commits the documents: the chrome-line rows first, then the index with a payload that
+    /// says which chrome (`learned`) its documents are cleaned with.
+    fn commit(&mut self, learned: Chrome) -> Result<(), IndexError> {
+        self.info.lines_generation = self.lines.flush(&self.index.ledger)?;
+        self.info.chrome = learned;
+        self.info.synced_at = self.now;
+        commit(&mut self.writer, &self.info).map_err(|source| self.index.tantivy_error(source))
+    }
+
+    /// Waits for the merges the sync started; returns the report.
+    fn wait_merges(self) -> Result<SyncReport, IndexError> {
+        let index = self.index;
+        let merges = self.writer.inner.wait_merging_threads();
+        merges.map_err(|source| index.tantivy_error(source))?;
+        let mut report = self.report;
+        let kept = (self.plan.existing.len() + report.added).saturating_sub(report.deleted);
+        report.total = kept as u64;
+        Ok(report)
+    }
 }
 
 /// A sync that adds more documents than this commits them as it goes, every this many: a
