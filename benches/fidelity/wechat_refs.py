@@ -3,7 +3,7 @@
 
     python3 benches/fidelity/wechat_refs.py ../shared/corpus/wechat /tmp/fidelity-wechat [--only-listed]
 
-Writes OUT_DIR/pages/ (symlinks to the corpus files), OUT_DIR/refs/<name>.txt (the article
+Writes OUT_DIR/pages/ (copies of the corpus files), OUT_DIR/refs/<name>.txt (the article
 lines of each listed page, in file order, markdown stripped as score.py does, blank lines
 dropped) and OUT_DIR/manifest.tsv (first 20 pages `tune`, last 10 `heldout`).
 
@@ -14,6 +14,7 @@ links the listed pages alone.
 """
 import argparse
 import os
+import shutil
 import re
 import sys
 
@@ -89,7 +90,8 @@ def main():
         link = os.path.join(pages, f)
         if os.path.lexists(link):
             os.remove(link)
-        os.symlink(os.path.join(wechat, f), link)
+        # A copy, not a symlink: the reader does not follow links out of its folder.
+        shutil.copyfile(os.path.join(wechat, f), link)
 
     manifest = ['name\tsource\tsplit\tinjections']
     for f, ranges, split in rows:

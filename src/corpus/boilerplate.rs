@@ -260,13 +260,7 @@ impl Paragraph for super::markup::Line {
         self.kind == Kind::Heading || self.kind == Kind::Row && self.text.contains(CELL_SEPARATOR)
     }
     fn is_only_links(&self) -> bool {
-        let linked: usize = self
-            .links
-            .iter()
-            .filter(|l| !l.is_bare(&self.text))
-            .map(|l| l.range.len())
-            .sum();
-        linked > 0 && linked * 10 >= self.text.trim().len() * 8
+        super::markup::Line::is_only_links(self)
     }
 }
 
@@ -286,28 +280,45 @@ fn is_section_marker(line: &str) -> bool {
 }
 
 /// Learned lines that are the article's own structure stay: a source's template repeats its
-/// section headings (`一、漏洞概述`, `参考链接：`, `01`) and its tables' header rows, but they
-/// organize each article. A heading or a marker is structure when the next line is text of
-/// the article (not learned chrome, not a list of links to other pages): a banner or a
-/// sign-off leads to nothing of the article. A table row of several cells is always kept.
+/// section headings (`一、漏洞概述`, `参考链接：`, `修复建议`, `01`) and its tables' header
+/// rows, but they organize each article. Told apart from chrome by shape and place:
+/// - a table row of several cells is always kept;
+/// - a heading, or a line shaped as a section marker (numbered, or ending in `：`), is kept
+///   when the next line is text of the article (not learned chrome, not a list of links to
+///   other pages): a banner or a sign-off leads to nothing of the article;
+/// - a short line (a few words, no sentence punctuation) is kept when it stands between text
+///   of the article, before and after: an account's name or a banner above the first
+///   paragraph, or a sign-off below the last, does not.
 fn keep_structure<P: Paragraph>(paragraphs: &[P], keys: &mut [Option<LineKey>]) {
+    let first_text = keys.iter().position(Option::is_none);
     for i in (0..paragraphs.len()).rev() {
         if keys[i].is_none() {
             continue;
         }
         let p = &paragraphs[i];
-        let shaped = p.is_structural() || is_section_marker(p.as_ref());
-        if !shaped {
+        let text = p.as_ref();
+        if p.is_structural() && text.contains(super::markup::CELL_SEPARATOR) {
+            keys[i] = None;
             continue;
         }
-        let row = p.is_structural() && p.as_ref().contains(super::markup::CELL_SEPARATOR);
         let leads_to_text = paragraphs
             .get(i + 1)
             .is_some_and(|next| keys[i + 1].is_none() && !next.is_only_links());
-        if row || leads_to_text {
+        if !leads_to_text {
+            continue;
+        }
+        let marker = p.is_structural() || is_section_marker(text);
+        let between_text = first_text.is_some_and(|f| f < i) && is_short_heading(text);
+        if marker || between_text {
             keys[i] = None;
         }
     }
+}
+
+/// A few words without sentence punctuation: `修复建议`, `时间线`.
+fn is_short_heading(line: &str) -> bool {
+    let t = line.trim();
+    t.chars().count() <= 16 && !t.contains(['。', '！', '？', '，', '；', ',', '!', '?'])
 }
 
 /// Why a line is in the learned set, for reports.

@@ -96,6 +96,48 @@ const AD_WORDS: &[&str] = &[
 ];
 const AD_LINE_MAX_CHARS: usize = 40;
 
+/// Headings of a list of other articles of the account (`往期回顾` and the titles under it),
+/// compared without decoration (`【往期回顾】`, `- 往期推荐 -`).
+const RELATED_HEADINGS: &[&str] = &[
+    "往期回顾",
+    "往期推荐",
+    "往期精彩",
+    "往期文章",
+    "往期精选",
+    "推荐阅读",
+    "相关阅读",
+    "延伸阅读",
+    "前情回顾",
+    "精彩回顾",
+    "精彩推荐",
+    "热文推荐",
+    "热门文章",
+    "历史文章",
+    "精选文章",
+    "年度精选文章",
+    "相关推荐",
+    "相关文章",
+    "更多精彩",
+    "猜你喜欢",
+    "近期文章",
+    "推荐文章",
+];
+
+/// A title in such a list: a line of links, or a short line that is not a sentence.
+const RELATED_TITLE_MAX_CHARS: usize = 60;
+
+/// Paid-community ads (`欢迎加入我的知识星球…`), however long: the community's name with
+/// one of these words.
+const COMMUNITY_AD: (&str, &[&str]) = (
+    "知识星球",
+    &["加入", "付费", "扫码", "二维码", "资料", "星球APP", "欢迎", "星主"],
+);
+
+/// The card above a reposted article (`以下文章来源于ISACA ，作者ISACA`), and the account
+/// description lines that follow it (at most this many).
+const REPOST_CARD: &str = "以下文章来源于";
+const REPOST_CARD_LINES: usize = 2;
+
 /// A call to read the original at the end of a paragraph of a news roundup:
 /// `…继续跟踪调查该软件。[点击“阅读原文”查看详情]`.
 static READ_MORE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -247,6 +289,7 @@ pub fn paragraphs(body: &str, title: &str, source: &str) -> Vec<Line> {
     let mut paragraphs: Vec<Line> = Vec::new();
     // The second line of a pair whose first line was the previous one, and its block.
     let mut pair_end: Option<(&str, u32)> = None;
+    let mut around = Around::default();
     for mut line in markup::parse(body) {
         // Markers are looked for in the parsed text, so markup cannot hide one: fuzzing found
         // `预览时<span>标签不可点`, joined only once the tag is gone.
@@ -264,7 +307,8 @@ pub fn paragraphs(body: &str, title: &str, source: &str) -> Vec<Line> {
             line.trim();
         }
         // Code is kept as written: `}` is a line of a program, not a leftover of the UI.
-        let keep = line.kind == Kind::Code || !is_chrome(&line.text);
+        // `around` sees every other line, chrome or not: a list's heading is in the fixed list.
+        let keep = line.kind == Kind::Code || !around.drops(&line) && !is_chrome(&line.text);
         if !line.text.is_empty() && keep {
             push_paragraph(&mut paragraphs, line, &title_key, &source_key);
         }
@@ -287,6 +331,58 @@ fn push_paragraph(paragraphs: &mut Vec<Line>, line: Line, title_key: &str, sourc
         return;
     }
     paragraphs.push(line);
+}
+
+/// Chrome that spans several lines: a related-articles list under its heading, a repost card.
+#[derive(Default)]
+struct Around {
+    /// Inside a related-articles list.
+    related: bool,
+    /// Lines of a repost card still to look at, and the account it names.
+    card: Option<(usize, String)>,
+}
+
+impl Around {
+    /// Whether `line` is part of such chrome (the state moves on with each line).
+    fn drops(&mut self, line: &Line) -> bool {
+        let text = line.text.as_str();
+        let compact = compact(text);
+        if RELATED_HEADINGS.contains(&compact.as_str()) {
+            self.related = true;
+            return true;
+        }
+        if self.related {
+            let title = line.is_only_links()
+                || text.chars().count() <= RELATED_TITLE_MAX_CHARS
+                    && !text.trim_end().ends_with(['。', '！', '？', '；'])
+                    && !text.contains('。');
+            if title {
+                return true;
+            }
+            self.related = false;
+        }
+        if let Some(rest) = text.trim_start().strip_prefix(REPOST_CARD) {
+            let account: String = rest
+                .split([' ', '，', ',', '|'])
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            self.card = Some((REPOST_CARD_LINES, account));
+            return true;
+        }
+        if let Some((left, account)) = self.card.take() {
+            let of_card = is_short_name(text) || !account.is_empty() && text.contains(&account);
+            if of_card {
+                if left > 1 {
+                    self.card = Some((left - 1, account));
+                }
+                return true;
+            }
+        }
+        let (name, words) = COMMUNITY_AD;
+        text.contains(name) && words.iter().any(|w| text.contains(w))
+    }
 }
 
 /// `…继续跟踪调查该软件。[点击“阅读原文”查看详情]`: the call to read the original goes.
@@ -468,6 +564,18 @@ mod tests {
         assert_eq!(
             &c.text[c.links[1].range.clone()],
             "https://www.example.com/f"
+        );
+    }
+
+    #[test]
+    fn related_lists_repost_cards_and_community_ads_go() {
+        let body = "以下文章来源于ISACA ，作者ISACA\nISACA\n享誉全球的专业技术组织ISACA，致力于推动全球技术领域的人才。\n\n\
+                    正文第一段。\n\n欢迎加入我的知识星球，我们一起往前走，每日都会更新，微信识别二维码付费即可加入，如不满意，72 小时内可在 App 内无条件退款。\n\n\
+                    正文第二段。\n\n**往期回顾**\n\n[一款bp神器](https://mp.weixin.qq.com/s/a)\n\n挖掘有回显ssrf的隐藏payload\n\n\
+                    这是一句结语。";
+        assert_eq!(
+            clean_body(body, "t", "s"),
+            "正文第一段。\n正文第二段。\n这是一句结语。"
         );
     }
 

@@ -99,6 +99,18 @@ impl Line {
         });
     }
 
+    /// Whether the line is links to other pages and little else (a related-articles list):
+    /// four fifths of its text is the text of links that are not bare URLs.
+    pub fn is_only_links(&self) -> bool {
+        let linked: usize = self
+            .links
+            .iter()
+            .filter(|l| !l.is_bare(&self.text))
+            .map(|l| l.range.len())
+            .sum();
+        linked > 0 && linked * 10 >= self.text.trim().len() * 8
+    }
+
     /// Removes leading and trailing whitespace (links stay on their text).
     pub fn trim(&mut self) {
         let end = self.text.trim_end().len();
