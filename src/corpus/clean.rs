@@ -130,7 +130,16 @@ const RELATED_TITLE_MAX_CHARS: usize = 60;
 /// one of these words.
 const COMMUNITY_AD: (&str, &[&str]) = (
     "知识星球",
-    &["加入", "付费", "扫码", "二维码", "资料", "星球APP", "欢迎", "星主"],
+    &[
+        "加入",
+        "付费",
+        "扫码",
+        "二维码",
+        "资料",
+        "星球APP",
+        "欢迎",
+        "星主",
+    ],
 );
 
 /// The card above a reposted article (`以下文章来源于ISACA ，作者ISACA`), and the account

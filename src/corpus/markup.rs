@@ -111,6 +111,19 @@ impl Line {
         linked > 0 && linked * 10 >= self.text.trim().len() * 8
     }
 
+    /// Removes a byte range of the text (char boundaries); links on it go, later ones move.
+    pub fn remove_range(&mut self, range: Range<usize>) {
+        let len = range.len();
+        self.text.replace_range(range.clone(), "");
+        self.links
+            .retain(|l| l.range.end <= range.start || l.range.start >= range.end);
+        for l in &mut self.links {
+            if l.range.start >= range.end {
+                l.range = l.range.start - len..l.range.end - len;
+            }
+        }
+    }
+
     /// Removes leading and trailing whitespace (links stay on their text).
     pub fn trim(&mut self) {
         let end = self.text.trim_end().len();
@@ -527,6 +540,7 @@ impl Walk {
             block: self.block,
         };
         if kind != Kind::Code {
+            remove_literal_images(&mut line);
             find_bare_urls(&mut line);
             line.trim();
         } else {
@@ -541,6 +555,20 @@ impl Walk {
     fn finish(mut self) -> Vec<Line> {
         self.end_line();
         self.lines
+    }
+}
+
+/// `![alt](src)` that the parsers read as text (inside an HTML block, or put together from
+/// pieces around a tag: `![a]<i></i>(b)`): an image all the same, never article text. Removed
+/// until none is left (removing one can join another; each pass shortens the line).
+fn remove_literal_images(line: &mut Line) {
+    static IMAGE: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"!\[[^\]]*\]\([^)]*\)").expect("valid regex"));
+    if !line.text.contains("![") {
+        return;
+    }
+    while let Some(m) = IMAGE.find(&line.text) {
+        line.remove_range(m.range());
     }
 }
 
@@ -581,8 +609,21 @@ fn find_bare_urls(line: &mut Line) {
     }
     let mut found = Vec::new();
     for link in FINDER.links(&line.text) {
-        let (start, end) = (link.start(), link.end());
+        let start = link.start();
+        // linkify reads on over non-ASCII in a path (`…/a-tale/中在解密…`); an address in
+        // Chinese text ends at its first non-ASCII character, then loses trailing punctuation.
         let url = link.as_str();
+        let url = &url[..url.find(|c: char| !c.is_ascii()).unwrap_or(url.len())];
+        let url = url.trim_end_matches(['.', ',', ';', ':', '!', '?', '\'', '"']);
+        let url = if url.ends_with(')') && url.matches('(').count() < url.matches(')').count() {
+            &url[..url.len() - 1]
+        } else {
+            url
+        };
+        let end = start + url.len();
+        if !url.contains('.') {
+            continue;
+        }
         let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
         let has_scheme = lower.starts_with("http://") || lower.starts_with("https://");
         if !has_scheme && !lower.starts_with("www.") {
@@ -669,6 +710,8 @@ mod tests {
         let lines = parse("见 (https://a.com/x_(y)). 和 https://b.com/z，完");
         let hrefs: Vec<&str> = lines[0].links.iter().map(|l| l.href.as_str()).collect();
         assert_eq!(hrefs, ["https://a.com/x_(y)", "https://b.com/z"]);
+        let lines = parse("代码修正了https://www.shielder.com/a-tale/中在解密MasterKey时的Bug");
+        assert_eq!(lines[0].links[0].href, "https://www.shielder.com/a-tale/");
     }
 
     #[test]
