@@ -150,3 +150,53 @@ proptest! {
         check_telegram_html(&e.html()).map_err(|err| TestCaseError::fail(format!("{err}: {}", e.html())))?;
     }
 }
+
+/// A page of hostile text with links, tables, lists and bare URLs, as a scraper writes it.
+fn hostile_page() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        hostile_text(6),
+        Just("https://a.example.com/x?y=1&z=<2>".to_owned()),
+        Just("对http://www.a.com进行扫描".to_owned()),
+        Just("[链接<b>](https://b.example/\"q\")".to_owned()),
+        Just("<a href=\"https://c.example/a&amp;b\">文&lt;字</a>".to_owned()),
+        Just("<table><tr><td>编号</td><td>CVE-2024-1234</td></tr></table>".to_owned()),
+        Just("\n| a | b |\n| --- | --- |\n| <c> | &d |\n".to_owned()),
+        Just("\n- 列表\n- [项](https://d.example)\n".to_owned()),
+        Just("\n\n".to_owned()),
+    ];
+    prop::collection::vec(piece, 1..40)
+        .prop_map(|v| format!("---\ntitle: t\n---\n\n{}", v.concat()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The full text of any page, links included, is valid Telegram HTML in every message, and
+    /// its Markdown keeps every link's target.
+    #[test]
+    fn full_texts_with_links_are_valid_html(page in hostile_page()) {
+        let Ok(article) = jianbao::corpus::parse("p", page.as_bytes()) else {
+            return Ok(());
+        };
+        let full = jianbao::fulltext::FullText {
+            seq: 1,
+            id: article.id.clone(),
+            title: article.title.clone(),
+            source: article.source.clone(),
+            url: article.url.clone(),
+            date: article.date,
+            state: article.state,
+            body: article.body.clone(),
+            links: article.links.clone(),
+        };
+        for message in full.messages() {
+            prop_assert!(check_telegram_html(&message).is_ok(), "{:?}: {:?}", message, check_telegram_html(&message));
+            prop_assert!(jianbao::render::visible_len(&message) <= TELEGRAM_MAX_CHARS);
+        }
+        let markdown = full.markdown();
+        for link in &article.links {
+            let href = link.href.replace('>', "%3E").replace(')', "%29");
+            prop_assert!(markdown.contains(&href), "{} lost from {}", link.href, markdown);
+        }
+    }
+}
