@@ -142,6 +142,33 @@ const COMMUNITY_AD: (&str, &[&str]) = (
     ],
 );
 
+/// A disclaimer under an article (`…拥有对此文章的修改和解释权。如欲转载或传播此文章…`,
+/// `由于传播、利用此文所提供的信息而造成的任何直接或者间接的后果及损失…`): a paragraph of at
+/// most [`DISCLAIMER_MAX_CHARS`] with two of these phrases. One alone is a sentence an article
+/// may well write (a law's `法律责任`, a report on `版权`).
+const DISCLAIMER_MARKS: &[&str] = &[
+    "修改和解释权",
+    "转载或传播",
+    "后果及损失",
+    "后果和损失",
+    "提供任何保证",
+    "不为此",
+    "仅供安全研究",
+    "仅用于学习",
+    "仅限于学习",
+    "仅供学习",
+    "均由使用者",
+    "使用者本人负责",
+    "不承担任何",
+    "由于传播",
+    "24小时内删除",
+    "与本公众号无关",
+    "法律及连带责任",
+];
+const DISCLAIMER_MAX_CHARS: usize = 400;
+/// A heading of such a disclaimer (`**免责声明：**`), dropped with it.
+const DISCLAIMER_HEADINGS: &[&str] = &["声明", "免责声明", "版权声明", "特别声明", "法律声明"];
+
 /// The card above a reposted article (`以下文章来源于ISACA ，作者ISACA`), and the account
 /// description lines that follow it (at most this many).
 const REPOST_CARD: &str = "以下文章来源于";
@@ -318,7 +345,15 @@ pub fn paragraphs(body: &str, title: &str, source: &str) -> Vec<Line> {
         // Code is kept as written: `}` is a line of a program, not a leftover of the UI.
         // `around` sees every other line, chrome or not: a list's heading is in the fixed list.
         let keep = line.kind == Kind::Code || !around.drops(&line) && !is_chrome(&line.text);
-        if !line.text.is_empty() && keep {
+        let disclaimer = keep && line.kind != Kind::Code && is_disclaimer(&line.text);
+        if disclaimer
+            && paragraphs
+                .last()
+                .is_some_and(|p| DISCLAIMER_HEADINGS.contains(&compact(&p.text).as_str()))
+        {
+            paragraphs.pop();
+        }
+        if !line.text.is_empty() && keep && !disclaimer {
             push_paragraph(&mut paragraphs, line, &title_key, &source_key);
         }
         if end.is_some() {
@@ -403,6 +438,17 @@ fn cut_read_more_tail(line: &mut Line) {
         line.truncate(at);
         line.trim();
     }
+}
+
+/// See [`DISCLAIMER_MARKS`].
+fn is_disclaimer(line: &str) -> bool {
+    line.contains(['权', '责', '供', '传', '删', '关', '保', '损'])
+        && line.chars().count() <= DISCLAIMER_MAX_CHARS
+        && DISCLAIMER_MARKS
+            .iter()
+            .filter(|m| line.contains(*m))
+            .count()
+            >= 2
 }
 
 fn is_chrome(line: &str) -> bool {
@@ -585,6 +631,16 @@ mod tests {
         assert_eq!(
             clean_body(body, "t", "s"),
             "正文第一段。\n正文第二段。\n这是一句结语。"
+        );
+    }
+
+    #[test]
+    fn disclaimers_go_with_their_heading_a_law_does_not() {
+        let body = "正文。\n\n**免责声明：**\n\n由于传播、利用此文所提供的信息而造成的任何直接或者间接的后果及损失，均由使用者本人负责。\n\n\
+                    第六章 法律责任\n\n违反本法规定的，依法承担法律责任。";
+        assert_eq!(
+            clean_body(body, "t", "s"),
+            "正文。\n第六章 法律责任\n违反本法规定的，依法承担法律责任。"
         );
     }
 
