@@ -71,16 +71,24 @@ pub struct Alerts {
     store: Arc<Store>,
     index: Arc<SearchIndex>,
     per_chat: usize,
+    /// Who may be pushed to: a chat removed from `ALLOWED_CHAT_IDS` keeps its alerts (it may
+    /// list and remove them) but is sent nothing.
+    settings: crate::config::Settings,
     /// Woken when new articles may have arrived (after a sync that changed the index).
     arrived: Notify,
 }
 
 impl Alerts {
-    pub fn new(store: Arc<Store>, index: Arc<SearchIndex>, per_chat: usize) -> Alerts {
+    pub fn new(
+        store: Arc<Store>,
+        index: Arc<SearchIndex>,
+        settings: crate::config::Settings,
+    ) -> Alerts {
         Alerts {
             store,
             index,
-            per_chat,
+            per_chat: settings.alerts_per_chat,
+            settings,
             arrived: Notify::new(),
         }
     }
@@ -135,7 +143,12 @@ impl Alerts {
             None => self.store.all_alerts()?,
         };
         let mut by_chat: BTreeMap<i64, Vec<Alert>> = BTreeMap::new();
-        for alert in alerts {
+        // A revoked chat is pushed nothing; its alerts wait (they fire again, from where they
+        // were, if it is allowed again).
+        for alert in alerts
+            .into_iter()
+            .filter(|a| self.settings.chat_allowed(a.chat_id))
+        {
             by_chat.entry(alert.chat_id).or_default().push(alert);
         }
         // One snapshot for the whole pass.

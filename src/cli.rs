@@ -41,7 +41,7 @@ pub fn print_sync_report(
         let n = named.entry(skip.reason()).or_default();
         *n += 1;
         if *n <= limit {
-            writeln!(out, "  skipped {key}: {skip}")?;
+            writeln!(out, "  skipped {}: {skip}", terminal_safe(key))?;
         }
     }
     for (reason, n) in named {
@@ -67,7 +67,7 @@ pub fn print_sync_report(
         )?;
         if verbose {
             for (key, state) in &report.without_text {
-                writeln!(out, "    {key}: {}", state.name())?;
+                writeln!(out, "    {}: {}", terminal_safe(key), state.name())?;
             }
         }
     }
@@ -98,6 +98,13 @@ pub fn print_learned_chrome(lines: &[LearnedLine], out: &mut impl Write) -> std:
         }
     }
     Ok(())
+}
+
+/// Text from outside (a file name, a user's alert query) as a terminal may show it: control
+/// characters and direction overrides removed, as the bot removes them from replies. An escape
+/// sequence in a file name would otherwise retitle or clear the operator's terminal.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::strip_hidden_controls(text)
 }
 
 /// Skipped files named per reason by `index` without `--verbose`.

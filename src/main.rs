@@ -267,7 +267,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .unwrap_or_default();
                 println!(
                     "chat {} #{number}: {} (since {created} UTC)",
-                    a.chat_id, a.query
+                    a.chat_id,
+                    jianbao::cli::terminal_safe(&a.query)
                 );
             }
             Ok(ExitCode::SUCCESS)

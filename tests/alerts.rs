@@ -374,3 +374,45 @@ async fn matches_beyond_one_bundle_come_in_the_next_pass() {
         assert_eq!(all.matches(&title).count(), 1, "{title}");
     }
 }
+
+/// A chat removed from ALLOWED_CHAT_IDS is pushed nothing, not even what arrived while the bot
+/// was down, and may still list and remove its alerts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_chat_is_pushed_nothing_and_may_remove_its_alerts() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    old_corpus(seeds.path());
+    let fake = FakeApi::start().await;
+    let (chat, other) = (503, 504);
+    let bot = start(seeds.path(), data.path(), Settings::default(), &fake).await;
+    for c in [chat, other] {
+        let saved = bot.say(message(c, ChatKind::Private, true, "/alert 雪豹"));
+        assert!(saved.contains("已保存提醒 1"), "{saved}");
+    }
+    bot.stop().await;
+
+    // Revoked while the bot was down; a matching file arrives meanwhile, and one after.
+    write(seeds.path(), "s1", "雪豹现身祁连山", "红外相机拍到雪豹。");
+    let revoked = Settings {
+        allowed_chat_ids: [other].into_iter().collect(),
+        ..Settings::default()
+    };
+    let bot = start(seeds.path(), data.path(), revoked, &fake).await;
+    write(seeds.path(), "s2", "雪豹保护区扩大", "雪豹保护区面积扩大。");
+    let sent = wait_sent(&fake, other, 1).await;
+    assert!(!sent.is_empty(), "the allowed chat is still served");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        fake.sent_texts(chat),
+        Vec::<String>::new(),
+        "pushed to a revoked chat"
+    );
+
+    let listed = bot.say(message(chat, ChatKind::Private, true, "/alerts"));
+    assert!(listed.contains("雪豹"), "{listed}");
+    let removed = bot.say(message(chat, ChatKind::Private, true, "/unalert 1"));
+    assert!(!removed.contains("只对授权的聊天开放"), "{removed}");
+    let searched = bot.say(message(chat, ChatKind::Private, true, "雪豹"));
+    assert!(searched.contains("只对授权的聊天开放"), "{searched}");
+    bot.stop().await;
+}

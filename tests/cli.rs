@@ -603,3 +603,31 @@ fn the_console_presses_buttons_and_names_missing_ones() {
     assert!(out.contains("没有可以按的翻页按钮"), "{out}");
     assert!(!out.contains("不认识的命令 /press"), "{out}");
 }
+
+/// File names and alert queries come from outside: their control characters never reach the
+/// operator's terminal (an escape sequence would retitle or clear it).
+#[test]
+fn the_cli_prints_no_control_characters_from_file_names_or_alerts() {
+    let seeds = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (s, d) = (seeds.path(), data.path());
+    std::fs::write(s.join("ok.txt"), "---\ntitle: 正常\n---\n\n正文。\n").unwrap();
+    // Empty, so it is skipped and named.
+    std::fs::write(s.join("\u{1b}]0;pwned\u{7}\u{1b}[2Jx.txt"), "").unwrap();
+    let out = jianbao(s, d, &["index", "--verbose"]);
+    let printed = stdout(&out);
+    assert!(printed.contains("pwned"), "{printed}");
+    assert!(
+        !printed.contains('\u{1b}') && !printed.contains('\u{7}'),
+        "{printed:?}"
+    );
+
+    let store = jianbao::store::Store::open(d).unwrap();
+    store
+        .add_alert(7, "\u{1b}]0;owned\u{7}雪豹", Some(0), 10, 0)
+        .unwrap();
+    drop(store);
+    let printed = stdout(&jianbao(s, d, &["alerts"]));
+    assert!(printed.contains("owned雪豹"), "{printed}");
+    assert!(!printed.contains('\u{1b}'), "{printed:?}");
+}

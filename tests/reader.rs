@@ -296,3 +296,32 @@ proptest! {
         prop_assert!(!article.indexed_body().contains("https://"));
     }
 }
+
+/// Two folders may each hold a `news.txt`: ids are paths without the extension, unique, and
+/// `show` accepts what search prints.
+#[test]
+fn the_same_file_name_in_two_folders_is_two_articles() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    let (s, d) = (seeds.path(), data.path());
+    for (dir, text) in [("a", "甲地的水稻丰收。"), ("b", "乙地的水稻减产。")] {
+        std::fs::create_dir(s.join(dir)).expect("dir");
+        write(
+            &s.join(dir),
+            "news.txt",
+            &format!("---\ntitle: {dir}地新闻\nurl: https://example.com/{dir}\n---\n\n{text}\n"),
+        );
+    }
+    assert!(jianbao(s, d, &["index"]).status.success());
+    let v = search_json(s, d, "水稻");
+    let mut ids: Vec<&str> = v["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["id"].as_str().expect("id"))
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["a/news", "b/news"], "{v}");
+    assert!(stdout(&jianbao(s, d, &["show", "a/news"])).contains("甲地的水稻丰收"));
+    assert!(stdout(&jianbao(s, d, &["show", "b/news"])).contains("乙地的水稻减产"));
+}

@@ -31,7 +31,8 @@ pub struct Spec {
     /// Telegram's command menu (`None`: not in the menu).
     pub menu: Option<&'static str>,
     pub access: Access,
-    /// Still answered in a chat removed from ALLOWED_CHAT_IDS (a revoked chat may leave).
+    /// Still answered in a chat removed from ALLOWED_CHAT_IDS (a revoked chat may leave:
+    /// `/unsubscribe`, and list and remove its alerts).
     pub when_revoked: bool,
     pub handler: Handler,
 }
@@ -127,6 +128,7 @@ pub static COMMANDS: &[Spec] = &[
     Spec {
         help: Some("查看已保存的提醒"),
         menu: Some("查看提醒"),
+        when_revoked: true,
         ..spec("alerts", |app, msg, _, _| {
             vec![app.alerts_reply(msg.chat_id)]
         })
@@ -136,6 +138,7 @@ pub static COMMANDS: &[Spec] = &[
         help: Some("删除一个提醒"),
         menu: Some("删除提醒：/unalert 编号"),
         access: Access::ChatAdmins,
+        when_revoked: true,
         ..spec("unalert", |app, msg, args, _| {
             vec![app.unalert_reply(msg.chat_id, args)]
         })

@@ -127,11 +127,7 @@ impl App {
             index.clone(),
             settings.clone(),
         ));
-        let alerts = Arc::new(Alerts::new(
-            store.clone(),
-            index.clone(),
-            settings.alerts_per_chat,
-        ));
+        let alerts = Arc::new(Alerts::new(store.clone(), index.clone(), settings.clone()));
         App {
             index,
             store,

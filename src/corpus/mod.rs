@@ -43,7 +43,7 @@ pub struct SeedFile {
 /// One article, ready for indexing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Article {
-    /// File name without extension.
+    /// Path in the seeds folder without the extension ([`article_id`]).
     pub id: String,
     pub title: String,
     pub url: String,
@@ -360,11 +360,18 @@ pub fn load_with(file: &SeedFile, chrome: &Chrome) -> Result<Parsed, Skip> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Skip::TooLarge(metadata.len().max(bytes.len() as u64)));
     }
-    let stem = Path::new(&file.key)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    parse_with(&stem, &bytes, chrome)
+    parse_with(&article_id(&file.key), &bytes, chrome)
+}
+
+/// The id of the article at `key`: its path in the folder without the extension
+/// (`a/news.txt` → `a/news`, `news.txt` → `news`), unique as the path is: two folders may
+/// both hold a `news.txt`.
+pub fn article_id(key: &str) -> String {
+    let path = Path::new(key);
+    match path.extension() {
+        Some(ext) => key[..key.len() - ext.len() - 1].to_owned(),
+        None => key.to_owned(),
+    }
 }
 
 /// An article, and what boilerplate learning needs to know of it.

@@ -385,7 +385,22 @@ fn open_writer(index: &SearchIndex, docs: usize) -> Result<Feed, IndexError> {
             w.set_merge_policy(Box::new(BoundedMerges::for_sync(docs)));
             Ok(Feed::new(w))
         }
-        Err(tantivy::TantivyError::LockFailure(..)) => Err(IndexError::Busy(index.dir.clone())),
+        // Only a lock held by another writer is "busy": a lock file that cannot be created (a
+        // read-only data folder, a full disk) is that I/O error, said as it is.
+        Err(tantivy::TantivyError::LockFailure(
+            tantivy::directory::error::LockError::LockBusy,
+            _,
+        )) => Err(IndexError::Busy(index.dir.clone())),
+        Err(tantivy::TantivyError::LockFailure(
+            tantivy::directory::error::LockError::IoError(e),
+            _,
+        )) => Err(IndexError::Io {
+            path: index.dir.clone(),
+            source: std::io::Error::new(
+                e.kind(),
+                format!("cannot lock the index for writing: {e}"),
+            ),
+        }),
         Err(e) => Err(index.tantivy_error(e)),
     }
 }
