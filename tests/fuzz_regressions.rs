@@ -49,6 +49,14 @@ fn seed_reader_image_joined_by_later_cleaning() {
     assert_clean_article("![[[[a](b)](c)](d)](e)".as_bytes());
 }
 
+/// seed_reader (after the parser-based reader): an image written in an indented line, which
+/// CommonMark reads as code, was kept as written.
+#[test]
+fn seed_reader_image_in_an_indented_line() {
+    assert_clean_article(b"\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\xe8\xae\xbf\xe9\x97\xae\xe8\xbf\x87\xe4ry![](yyyyyyyyyyyyyyyyyyyyyA<sk+kkkk Kkkkkkkkkkp(])!()![!]])!];\x9c\xe8??????---y![](yyyyyyyyyyyyyyyyyyyyyA<sk+kkkk Kkkkkkkkkkpan><sp>\x0a<\xe5\x8f\xb7\xe5\xb7\xb2\x9c\xe8?????????????????\xba\x8e\xe9\xa2\x91\xe7\xb9\x81\x09\x09\x09\x09\x09\x09\x5c\x09\x09\x09\x09\x09???\x09\x09\x09\x09\x06\x09\x09\x09\x09???????????????sppan><><sps\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x06\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x0c4\xef\xbd\x8e](__\x0c--pan>--\x0a-t");
+    assert_clean_article(b"\t\t\t\tx![](y)z\n\n```\n![](in-code)\n```");
+}
+
 /// seed_reader: an end marker split by a tag (`预览时<span>标签不可点`) was looked for before
 /// the tag was removed, so the joined marker and the WeChat UI after it stayed in the body.
 #[test]

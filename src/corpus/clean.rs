@@ -121,6 +121,11 @@ const RELATED_HEADINGS: &[&str] = &[
     "猜你喜欢",
     "近期文章",
     "推荐文章",
+    "阅读推荐",
+    "往期热文",
+    "热文回顾",
+    "好文推荐",
+    "精彩内容",
 ];
 
 /// A title in such a list: a line of links, or a short line that is not a sentence.
@@ -169,10 +174,18 @@ const DISCLAIMER_MAX_CHARS: usize = 400;
 /// A heading of such a disclaimer (`**免责声明：**`), dropped with it.
 const DISCLAIMER_HEADINGS: &[&str] = &["声明", "免责声明", "版权声明", "特别声明", "法律声明"];
 
-/// The card above a reposted article (`以下文章来源于ISACA ，作者ISACA`), and the account
-/// description lines that follow it (at most this many).
+/// The card above a reposted article (`以下文章来源于ISACA ，作者ISACA`), and the lines of
+/// the card that follow it (at most this many): the account's name, `，作者…`, and the
+/// account's description right after its name (at most [`REPOST_CARD_DESCRIPTION_CHARS`]).
 const REPOST_CARD: &str = "以下文章来源于";
-const REPOST_CARD_LINES: usize = 2;
+const REPOST_CARD_LINES: usize = 3;
+const REPOST_CARD_DESCRIPTION_CHARS: usize = 150;
+
+/// A list of other articles of the platform (`[title](https://mp.weixin.qq.com/s?…)`, one a
+/// line), whatever its heading says: at least this many such lines in a row.
+const RELATED_LINK_RUN: usize = 2;
+/// Where a link to another article of the platform points.
+const ARTICLE_LINK_HOSTS: &[&str] = &["mp.weixin.qq.com/s"];
 
 /// A call to read the original at the end of a paragraph of a news roundup:
 /// `…继续跟踪调查该软件。[点击“阅读原文”查看详情]`.
@@ -360,6 +373,7 @@ pub fn paragraphs(body: &str, title: &str, source: &str) -> Vec<Line> {
             break;
         }
     }
+    drop_related_link_runs(&mut paragraphs);
     paragraphs
 }
 
@@ -382,8 +396,49 @@ fn push_paragraph(paragraphs: &mut Vec<Line>, line: Line, title_key: &str, sourc
 struct Around {
     /// Inside a related-articles list.
     related: bool,
-    /// Lines of a repost card still to look at, and the account it names.
-    card: Option<(usize, String)>,
+    /// Inside a repost card.
+    card: Option<Card>,
+}
+
+/// The rest of a repost card.
+struct Card {
+    /// Lines still to look at.
+    left: usize,
+    /// The account it names.
+    account: String,
+    /// The previous line was the account's name: its description may follow.
+    after_name: bool,
+}
+
+/// Removes runs of lines that are each a link to another article of the platform (a
+/// related-articles list under any heading), with the short heading above the run.
+fn drop_related_link_runs(paragraphs: &mut Vec<Line>) {
+    let is_article_link = |l: &Line| {
+        l.is_only_links()
+            && l.links
+                .iter()
+                .all(|k| ARTICLE_LINK_HOSTS.iter().any(|h| k.href.contains(h)))
+    };
+    let mut drop = vec![false; paragraphs.len()];
+    let mut i = 0;
+    while i < paragraphs.len() {
+        let run = paragraphs[i..]
+            .iter()
+            .take_while(|l| is_article_link(l))
+            .count();
+        if run >= RELATED_LINK_RUN {
+            drop[i..i + run].iter_mut().for_each(|d| *d = true);
+            if i > 0 && is_short_name(&paragraphs[i - 1].text) && paragraphs[i - 1].links.is_empty()
+            {
+                drop[i - 1] = true;
+            }
+        }
+        i += run.max(1);
+    }
+    if drop.contains(&true) {
+        let mut flags = drop.into_iter();
+        paragraphs.retain(|_| !flags.next().unwrap_or(false));
+    }
 }
 
 impl Around {
@@ -412,14 +467,29 @@ impl Around {
                 .unwrap_or("")
                 .trim()
                 .to_owned();
-            self.card = Some((REPOST_CARD_LINES, account));
+            self.card = Some(Card {
+                left: REPOST_CARD_LINES,
+                account,
+                after_name: false,
+            });
             return true;
         }
-        if let Some((left, account)) = self.card.take() {
-            let of_card = is_short_name(text) || !account.is_empty() && text.contains(&account);
-            if of_card {
-                if left > 1 {
-                    self.card = Some((left - 1, account));
+        if let Some(card) = self.card.take() {
+            let of_card = is_short_name(text)
+                || !card.account.is_empty() && text.contains(&card.account)
+                || text
+                    .trim_start_matches(['，', ',', ' '])
+                    .starts_with("作者");
+            let description = card.after_name
+                && text.chars().count() <= REPOST_CARD_DESCRIPTION_CHARS
+                && !of_card;
+            if of_card || description {
+                if card.left > 1 && !description {
+                    self.card = Some(Card {
+                        left: card.left - 1,
+                        after_name: compact == self::compact(&card.account),
+                        account: card.account,
+                    });
                 }
                 return true;
             }
@@ -642,6 +712,15 @@ mod tests {
             clean_body(body, "t", "s"),
             "正文。\n第六章 法律责任\n违反本法规定的，依法承担法律责任。"
         );
+    }
+
+    #[test]
+    fn lists_of_links_to_other_articles_go_references_stay() {
+        let body = "正文。\n\n阅读\n\n[甲文](https://mp.weixin.qq.com/s?a=1)\n\n[乙文](https://mp.weixin.qq.com/s?a=2)\n\n\
+                    参考\n\n[规范](https://www.rfc-editor.org/rfc/rfc3986)\n\n[草案](https://datatracker.ietf.org/x)";
+        assert_eq!(clean_body(body, "t", "s"), "正文。\n参考\n规范\n草案");
+        let card = "以下文章来源于ANVA反病毒联盟\n\n**ANVA反病毒联盟**\n\n中国反网络病毒联盟，依托国家互联网应急中心成立。\n\n正文第一段。";
+        assert_eq!(clean_body(card, "t", "s"), "正文第一段。");
     }
 
     #[test]

@@ -264,14 +264,42 @@ pub fn parse(body: &str) -> Vec<Line> {
 
 /// Markdown to HTML, with every soft break a `<br>`: a scraper's line is a line.
 fn markdown_to_html(body: &str) -> String {
+    let body = unindent(body);
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    let events = Parser::new_ext(body, options).map(|event| match event {
+    let events = Parser::new_ext(&body, options).map(|event| match event {
         Event::SoftBreak => Event::HardBreak,
         other => other,
     });
     let mut html = String::with_capacity(body.len() + body.len() / 4);
     pulldown_cmark::html::push_html(&mut html, events);
     html
+}
+
+/// The body with the indentation of its lines removed, outside fenced code: scrapers indent
+/// prose (`    微信扫一扫`, a paragraph's first line), which CommonMark would read as an
+/// indented code block, kept as written and out of reach of the cleaning rules. Code that
+/// matters comes fenced (```` ``` ````) or as `<pre>`; nested lists become flat.
+fn unindent(body: &str) -> std::borrow::Cow<'_, str> {
+    if !body.contains("\n ") && !body.contains("\n\t") && !body.starts_with([' ', '\t']) {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut fence: Option<&str> = None;
+    for line in body.split_inclusive('\n') {
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        let marker = ["```", "~~~"].into_iter().find(|m| trimmed.starts_with(m));
+        match (fence, marker) {
+            (None, Some(m)) => fence = Some(m),
+            (Some(f), Some(m)) if f == m => fence = None,
+            _ => {}
+        }
+        out.push_str(if fence.is_some() && marker.is_none() {
+            line
+        } else {
+            trimmed
+        });
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Dropped elements, and elements a browser would not show.
@@ -539,8 +567,9 @@ impl Walk {
             links: std::mem::take(&mut self.links),
             block: self.block,
         };
+        // Images are never text, not even in code (the reader's promise: no `![…](…)` left).
+        remove_literal_images(&mut line);
         if kind != Kind::Code {
-            remove_literal_images(&mut line);
             find_bare_urls(&mut line);
             line.trim();
         } else {
@@ -562,9 +591,12 @@ impl Walk {
 /// pieces around a tag: `![a]<i></i>(b)`): an image all the same, never article text. Removed
 /// until none is left (removing one can join another; each pass shortens the line).
 fn remove_literal_images(line: &mut Line) {
-    static IMAGE: LazyLock<regex::Regex> =
-        LazyLock::new(|| regex::Regex::new(r"!\[[^\]]*\]\([^)]*\)").expect("valid regex"));
-    if !line.text.contains("![") {
+    // An image, or a link without text (`[](https://…)`, a picture's link, also cut short by
+    // the scraper without its `)`).
+    static IMAGE: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"!\[[^\]]*\]\([^)]*\)|\[\]\([^)\s]*\)?").expect("valid regex")
+    });
+    if !line.text.contains("![") && !line.text.contains("[](") {
         return;
     }
     while let Some(m) = IMAGE.find(&line.text) {
@@ -747,6 +779,20 @@ mod tests {
         assert_eq!(
             texts("| |\n| --- |\n| ****声明：****文章 |"),
             ["声明：文章"]
+        );
+    }
+
+    #[test]
+    fn indented_prose_is_prose() {
+        let lines = parse("    微信扫一扫\n\n\t正文第一段。\n\n```\n    indented code\n```");
+        let t: Vec<(&str, Kind)> = lines.iter().map(|l| (l.text.as_str(), l.kind)).collect();
+        assert_eq!(
+            t,
+            [
+                ("微信扫一扫", Kind::Paragraph),
+                ("正文第一段。", Kind::Paragraph),
+                ("    indented code", Kind::Code)
+            ]
         );
     }
 
