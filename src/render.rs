@@ -242,7 +242,8 @@ pub fn all_missing_reply(missing: &[String]) -> String {
 }
 
 /// Splits a message at block boundaries (`\n\n`) so that each part fits; a single block that
-/// is still too long is cut at a line end. Blocks never cut inside a tag.
+/// is still too long is cut at a line end, and a line longer than a message at its sentence
+/// ends ([`split_html_line`]). Nothing is dropped; never cut inside a tag or an entity.
 pub fn split_message(html: &str, max: usize) -> Vec<String> {
     let mut parts = Vec::new();
     let mut current = String::new();
@@ -288,8 +289,10 @@ pub fn split_message(html: &str, max: usize) -> Vec<String> {
                     current.push_str(line);
                     current_len = line_len;
                 } else {
-                    current = truncate_html_line(line, max);
+                    let mut pieces = split_html_line(line, max);
+                    current = pieces.pop().unwrap_or_default();
                     current_len = visible_len(&current);
+                    parts.extend(pieces);
                 }
             }
         }
@@ -344,19 +347,61 @@ fn tag_name(tag: &str) -> &str {
 }
 
 /// Last resort for one over-long line: drop its markup and cut its text.
-fn truncate_html_line(line: &str, max: usize) -> String {
-    let plain = html_to_plain(line);
-    let mut out = String::new();
+/// Where a sentence ends (a piece may end after one of these).
+const SENTENCE_ENDS: &[char] = &['。', '！', '？', '；', '!', '?', ';', '…'];
+/// Where a clause ends, when a sentence is longer than a piece.
+const CLAUSE_ENDS: &[char] = &['，', '、', '：', ',', ':', ' '];
+
+/// A line longer than `max` visible characters, in pieces that fit: each ends after the last
+/// sentence end that fits, else the last clause end, else where it is full. Never inside a tag
+/// or an entity; a tag open at a cut is closed and opened again by `balance_tags`.
+fn split_html_line(line: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    // Visible length of the piece so far, and the last places it may end (byte, length).
     let mut len = 0;
-    for c in plain.chars() {
-        if len + c.len_utf16() > max.saturating_sub(1) {
-            out.push('…');
-            break;
+    let mut sentence: Option<(usize, usize)> = None;
+    let mut clause: Option<(usize, usize)> = None;
+    let mut chars = line.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let (end, width) = match c {
+            '<' => {
+                let close = line[at..].find('>').map_or(line.len(), |i| at + i + 1);
+                while chars.peek().is_some_and(|&(i, _)| i < close) {
+                    chars.next();
+                }
+                (close, 0)
+            }
+            '&' => {
+                let close = line[at..].find(';').map_or(line.len(), |i| at + i + 1);
+                while chars.peek().is_some_and(|&(i, _)| i < close) {
+                    chars.next();
+                }
+                (close, 1)
+            }
+            _ => (at + c.len_utf8(), c.len_utf16()),
+        };
+        if width > 0 && len + width > max && at > start {
+            let (cut, cut_len) = sentence.or(clause).unwrap_or((at, len));
+            pieces.push(line[start..cut].to_owned());
+            start = cut;
+            len -= cut_len;
+            // A clause end after the sentence end cut at is still a place to cut.
+            clause = clause
+                .filter(|&(b, _)| b > cut)
+                .map(|(b, l)| (b, l - cut_len));
+            sentence = None;
         }
-        len += c.len_utf16();
-        out.push(c);
+        len += width;
+        if SENTENCE_ENDS.contains(&c) {
+            sentence = Some((end, len));
+        } else if CLAUSE_ENDS.contains(&c) {
+            clause = Some((end, len));
+        }
     }
-    escape_html(&out)
+    pieces.push(line[start..].to_owned());
+    pieces
 }
 
 /// Text of an HTML fragment, entities decoded, tags dropped.
@@ -406,6 +451,34 @@ pub fn hit_block_unnumbered(hit: &Hit, excerpt_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_paragraph_longer_than_a_message_is_split_at_sentences_and_loses_nothing() {
+        let sentences: Vec<String> = (0..400)
+            .map(|i| format!("第{i}句：这是一段很长的正文 <b>&amp;</b>。"))
+            .collect();
+        let paragraph = escape_html(&sentences.concat());
+        let html = format!(
+            "<b>标题</b>\n\n{paragraph}\n\n<a href=\"https://x.y/\">{}</a>",
+            "链".repeat(5000)
+        );
+        let parts = split_message(&html, TELEGRAM_MAX_CHARS);
+        assert!(parts.len() >= 3, "{}", parts.len());
+        let plain: String = parts.iter().map(|p| html_to_plain(p)).collect();
+        for s in &sentences {
+            assert!(plain.contains(s.as_str()), "{s} lost");
+        }
+        assert_eq!(plain.matches('链').count(), 5000);
+        for p in &parts {
+            assert!(visible_len(p) <= TELEGRAM_MAX_CHARS);
+        }
+        // Cuts fall after a sentence end where there is one.
+        assert!(
+            html_to_plain(&parts[1]).trim_end().ends_with('。'),
+            "{}",
+            parts[1]
+        );
+    }
+
     use super::*;
 
     #[test]

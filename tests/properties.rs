@@ -200,3 +200,30 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A line longer than a message is split, never cut: the parts hold every character of it,
+    /// in order, each part valid and within the limit.
+    #[test]
+    fn long_lines_are_split_without_losing_text(
+        text in prop::collection::vec(prop_oneof![
+            Just("。".to_owned()), Just("，".to_owned()), Just(" ".to_owned()),
+            Just("<b>".to_owned()), Just("&".to_owned()), Just("🙂".to_owned()),
+            "[\\u{4e00}-\\u{9fa5}]{1,40}", "[a-z]{1,12}",
+        ], 50..400).prop_map(|v| v.concat()),
+        bold in any::<bool>(),
+        max in 40usize..400,
+    ) {
+        let escaped = jianbao::render::escape_html(&text);
+        let line = if bold { format!("<b>{escaped}</b>") } else { escaped };
+        let parts = split_message(&line, max);
+        let plain: String = parts.iter().map(|p| jianbao::render::html_to_plain(p)).collect();
+        prop_assert_eq!(plain, text.replace(['\n'], ""));
+        for p in &parts {
+            prop_assert!(check_telegram_html(p).is_ok(), "{:?}", p);
+            prop_assert!(jianbao::render::visible_len(p) <= max, "{} > {}", jianbao::render::visible_len(p), max);
+        }
+    }
+}

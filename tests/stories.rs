@@ -346,3 +346,37 @@ fn removing_the_first_copy_keeps_the_story_and_new_reposts_join_it() {
     );
     assert_eq!(one_story(2), story);
 }
+
+/// A paragraph longer than a message (6,000 characters, 400 sentences) arrives whole through
+/// `/read`: split at sentence ends over the messages, not cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paragraph_longer_than_a_message_arrives_whole() {
+    let h = BotHarness::new(Settings::default(), |dir: &Path| {
+        let paragraph: String = (0..400)
+            .map(|i| format!("这是第{i:03}个编号的句子。"))
+            .collect();
+        std::fs::write(
+            dir.join("para.txt"),
+            format!("---\ntitle: 一段长文\nurl: https://example.com/p\n---\n\n{paragraph}\n"),
+        )
+        .expect("write");
+    })
+    .await;
+    let before = h.fake.requests_for("sendmessage").len();
+    h.fake
+        .push_update(support::text_message(80, "private", 80, "/read 0"));
+    // The header, then the paragraph in two pieces.
+    let sent = h.fake.wait_for("sendmessage", before + 3, WAIT).await;
+    let text: String = sent[before..]
+        .iter()
+        .map(|r| valid_html(&r.params))
+        .collect::<Vec<_>>()
+        .concat();
+    for i in 0..400 {
+        assert!(
+            text.contains(&format!("这是第{i:03}个编号的句子。")),
+            "sentence {i} lost"
+        );
+    }
+    h.stop().await;
+}
