@@ -357,6 +357,7 @@ const CONCURRENCY: usize = 64;
 async fn send_bundle(alerts: &Alerts, sender: &dyn DigestSender, bundle: &Bundle) -> Sent {
     let mut chat_id = bundle.chat_id;
     for part in render(bundle) {
+        let delivered_part = part.clone();
         let mut result = sender.send_html(chat_id, part.clone()).await;
         if let Delivery::Migrated(new_id) = result {
             if let Err(e) = alerts.store.migrate_chat(chat_id, new_id) {
@@ -367,7 +368,18 @@ async fn send_bundle(alerts: &Alerts, sender: &dyn DigestSender, bundle: &Bundle
             result = sender.send_html(chat_id, part).await;
         }
         match result {
-            Delivery::Sent(_) => {}
+            Delivery::Sent(_) => {
+                // Recorded at once: if a later part fails, the next pass sends only the
+                // articles not yet delivered, never this part again.
+                let seqs = seqs_in(bundle, &delivered_part);
+                if let Err(e) =
+                    alerts
+                        .store
+                        .record_alerts_sent(chat_id, &seqs, None, Utc::now().timestamp())
+                {
+                    tracing::error!("alerts: chat {chat_id}: part sent but not recorded: {e}");
+                }
+            }
             Delivery::Gone(reason) => {
                 // Blocked, kicked, not found: as for digests, one strike a day (the chat is
                 // not tried again that day), and its alerts go after three such days.
@@ -391,6 +403,17 @@ async fn send_bundle(alerts: &Alerts, sender: &dyn DigestSender, bundle: &Bundle
         tracing::error!("alerts: chat {chat_id}: sent but not recorded: {e}");
     }
     Sent::Done
+}
+
+/// The ingest numbers of the bundle's articles listed in `part` (each item ends with
+/// `#<number> · 匹配`).
+fn seqs_in(bundle: &Bundle, part: &str) -> Vec<u64> {
+    bundle
+        .matches
+        .iter()
+        .map(|m| m.hit.seq)
+        .filter(|seq| part.contains(&format!("#{seq} · 匹配")))
+        .collect()
 }
 
 /// Runs until `stop`: a pass after each change of the index, and every minute.

@@ -416,3 +416,72 @@ async fn a_revoked_chat_is_pushed_nothing_and_may_remove_its_alerts() {
     assert!(searched.contains("只对授权的聊天开放"), "{searched}");
     bot.stop().await;
 }
+
+/// Delivers every call but the `fail`-th (0-based), which fails as a 5xx would.
+struct FailOne {
+    inner: Arc<dyn DigestSender>,
+    calls: std::sync::atomic::AtomicUsize,
+    fail: usize,
+}
+
+impl DigestSender for FailOne {
+    fn send_html(
+        &self,
+        chat_id: i64,
+        html: String,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = jianbao::scheduler::Delivery> + Send + '_>,
+    > {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == self.fail {
+            return Box::pin(async { jianbao::scheduler::Delivery::Failed("injected 5xx".into()) });
+        }
+        self.inner.send_html(chat_id, html)
+    }
+}
+
+/// A bundle of two messages whose second is refused: the first is recorded as it is
+/// accepted, and the next pass sends only what it did not hold: every article once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_part_of_a_bundle_is_never_sent_again() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    old_corpus(seeds.path());
+    let fake = FakeApi::start().await;
+    let (app, chat) = (app_on(seeds.path(), data.path(), Settings::default()), 505);
+    tokio::task::block_in_place(|| {
+        app.handle_message(
+            &message(chat, ChatKind::Private, true, "/alert 芯片"),
+            Utc::now(),
+        )
+    });
+    for i in 0..50 {
+        write(
+            seeds.path(),
+            &format!("chip{i:02}"),
+            &format!(
+                "芯片产业第{i}号新闻：新工厂投产，产能扩大到原来的数倍之多，全年订单已经排满，明年继续扩建二期工程"
+            ),
+            &format!("第{i}家芯片工厂今天投产，年产晶圆{i}万片。"),
+        );
+    }
+    assert!(tokio::task::block_in_place(|| app.rescan()));
+    let failing: Arc<dyn DigestSender> = Arc::new(FailOne {
+        inner: outbox_to(&fake),
+        calls: Default::default(),
+        fail: 1,
+    });
+    let mut last = std::collections::HashMap::new();
+    let delivered = jianbao::alerts::push_once(&app.alerts(), &failing, &mut last).await;
+    assert_eq!(delivered, 0, "the bundle was not delivered whole");
+    let first = fake.sent_texts(chat);
+    assert_eq!(first.len(), 1, "the first part went");
+    // The next pass, with a sender that works.
+    let outbox = outbox_to(&fake);
+    jianbao::alerts::push_once(&app.alerts(), &outbox, &mut last).await;
+    let all = fake.sent_texts(chat).join("\n");
+    for i in 0..50 {
+        let title = format!("芯片产业第{i}号新闻");
+        assert_eq!(all.matches(&title).count(), 1, "article {i}: {all}");
+    }
+}
