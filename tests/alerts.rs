@@ -485,3 +485,67 @@ async fn an_accepted_part_of_a_bundle_is_never_sent_again() {
         assert_eq!(all.matches(&title).count(), 1, "article {i}: {all}");
     }
 }
+
+/// A file moved or renamed in the folder (same URL, same text) keeps its number: the alert
+/// is not sent again, and the number in the first alert still opens it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_file_keeps_its_number_and_is_not_sent_again() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    old_corpus(seeds.path());
+    let fake = FakeApi::start().await;
+    let chat = 506;
+    let bot = start(seeds.path(), data.path(), Settings::default(), &fake).await;
+    let saved = bot.say(message(chat, ChatKind::Private, true, "/alert 白鲸"));
+    assert!(saved.contains("已保存提醒 1"), "{saved}");
+    write(
+        seeds.path(),
+        "whale",
+        "白鲸回到北极海湾",
+        "一群白鲸回到了北极海湾。",
+    );
+    let sent = wait_sent(&fake, chat, 1).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let index = bot.app.index();
+    let before = tokio::task::block_in_place(|| {
+        jianbao::fulltext::find(&index, "whale")
+            .expect("find")
+            .expect("indexed")
+            .seq
+    });
+
+    std::fs::rename(
+        seeds.path().join("whale.txt"),
+        seeds.path().join("2025-whale.txt"),
+    )
+    .expect("rename");
+    let started = Instant::now();
+    let after = loop {
+        let found = tokio::task::block_in_place(|| {
+            jianbao::fulltext::find(&index, "2025-whale").expect("find")
+        });
+        if let Some(f) = found {
+            break f.seq;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the renamed file was not indexed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(after, before, "a new number for the same article");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        fake.sent_texts(chat).len(),
+        1,
+        "sent again after the rename"
+    );
+    let read = bot.say(message(
+        chat,
+        ChatKind::Private,
+        true,
+        &format!("/read {before}"),
+    ));
+    assert!(read.contains("白鲸回到北极海湾"), "{read}");
+    bot.stop().await;
+}

@@ -551,7 +551,8 @@ impl<'a> Session<'a> {
         {
             return Ok(());
         }
-        let (seq, indexed_at) = self.number(&file.key, old);
+        let moved = old.is_none().then(|| self.moved_from(&prepared)).flatten();
+        let (seq, indexed_at) = self.number(&file.key, old.or(moved));
         count_lines(self.lines, &file.key, &mut prepared);
         let story = self.story(&file.key, seq, &prepared);
         let stamp = Stamp {
@@ -627,8 +628,31 @@ impl<'a> Session<'a> {
 
     /// The ingest number and time of a document: those of the one it replaces, else a new
     /// one (see `new_number`).
+    /// The document this new file continues, when the file was moved or renamed: a document
+    /// removed by this sync with the same URL key. It keeps its number and time, so
+    /// buttons, digests and alerts follow the article, not its path (a move sends nothing
+    /// again).
+    fn moved_from(&self, prepared: &Prepared) -> Option<&'a Indexed> {
+        let url_key = prepared.article.url_key.as_deref()?;
+        self.plan
+            .removed
+            .iter()
+            .filter_map(|k| self.plan.existing.get(k.as_str()))
+            .find(|e| e.url_key == url_key)
+    }
+
     fn number(&mut self, key: &str, old: Option<&Indexed>) -> (u64, i64) {
         match old {
+            Some(o) if !self.plan.existing.contains_key(key) => {
+                // A moved file: its number, recorded under its new path too.
+                self.report.added += 1;
+                let entry = Entry {
+                    seq: o.seq,
+                    indexed_at: o.indexed_at,
+                };
+                self.first_entries.push((key.to_owned(), entry));
+                (o.seq, o.indexed_at)
+            }
             Some(o) => {
                 self.report.updated += 1;
                 (o.seq, o.indexed_at)
