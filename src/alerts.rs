@@ -311,27 +311,39 @@ pub async fn push_once(
     sender: &Arc<dyn DigestSender>,
     last_sent: &mut HashMap<i64, Instant>,
 ) -> usize {
+    push_pass(alerts, sender, last_sent).await.0
+}
+
+/// [`push_once`], and when the first chat that had to wait for its spacing may be sent to.
+async fn push_pass(
+    alerts: &Arc<Alerts>,
+    sender: &Arc<dyn DigestSender>,
+    last_sent: &mut HashMap<i64, Instant>,
+) -> (usize, Option<Instant>) {
     let service = alerts.clone();
     let pending = match tokio::task::spawn_blocking(move || service.pending(None)).await {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => {
             tracing::error!("alerts: {e}");
-            return 0;
+            return (0, None);
         }
         Err(e) => {
             tracing::error!("alerts task failed: {e}");
-            return 0;
+            return (0, None);
         }
     };
+    let mut deferred: Option<Instant> = None;
     // Chats are sent to side by side: the outbox's global limit is what paces them.
     let semaphore = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
     for bundle in pending {
-        if last_sent
-            .get(&bundle.chat_id)
-            .is_some_and(|t| t.elapsed() < MIN_INTERVAL)
+        if let Some(at) = last_sent.get(&bundle.chat_id)
+            && at.elapsed() < MIN_INTERVAL
         {
-            continue; // bundled into the next pass
+            // Bundled into a pass when the chat's spacing ends.
+            let ready = *at + MIN_INTERVAL;
+            deferred = Some(deferred.map_or(ready, |d| d.min(ready)));
+            continue;
         }
         let permit = semaphore.clone().acquire_owned().await;
         let (alerts, sender) = (alerts.clone(), sender.clone());
@@ -348,7 +360,7 @@ pub async fn push_once(
             delivered += 1;
         }
     }
-    delivered
+    (delivered, deferred)
 }
 
 /// Chats sent to at once.
@@ -424,9 +436,14 @@ pub async fn run(
 ) {
     let mut last_sent = HashMap::new();
     loop {
-        push_once(&alerts, &sender, &mut last_sent).await;
+        let (_, deferred) = push_pass(&alerts, &sender, &mut last_sent).await;
+        // A chat that waited for its 20 s spacing is served when the spacing ends, not at the
+        // next minute's pass.
+        let wake = deferred.map_or(PASS_EVERY, |at| {
+            at.saturating_duration_since(Instant::now()).min(PASS_EVERY)
+        });
         tokio::select! {
-            _ = tokio::time::sleep(PASS_EVERY) => {}
+            _ = tokio::time::sleep(wake) => {}
             _ = alerts.arrived.notified() => {}
             _ = stop.changed() => return,
         }

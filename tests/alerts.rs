@@ -549,3 +549,48 @@ async fn a_renamed_file_keeps_its_number_and_is_not_sent_again() {
     assert!(read.contains("白鲸回到北极海湾"), "{read}");
     bot.stop().await;
 }
+
+/// An article arriving during a chat's 20 s spacing is sent when the spacing ends, not at the
+/// next minute's pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_article_arriving_during_the_spacing_goes_when_it_ends() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    old_corpus(seeds.path());
+    let fake = FakeApi::start().await;
+    let chat = 507;
+    let bot = start(seeds.path(), data.path(), Settings::default(), &fake).await;
+    bot.say(message(chat, ChatKind::Private, true, "/alert 熊猫"));
+    write(
+        seeds.path(),
+        "p1",
+        "大熊猫基地迎来新生幼崽",
+        "基地迎来一只大熊猫幼崽。",
+    );
+    assert_eq!(wait_sent(&fake, chat, 1).await.len(), 1);
+    let first = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    write(
+        seeds.path(),
+        "p2",
+        "大熊猫国家公园扩容",
+        "大熊猫国家公园面积扩大。",
+    );
+    let started = Instant::now();
+    loop {
+        if fake.sent_texts(chat).len() >= 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "not sent when the spacing ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let waited = first.elapsed();
+    assert!(
+        waited >= jianbao::alerts::MIN_INTERVAL && waited < Duration::from_secs(30),
+        "second bundle after {waited:?}"
+    );
+    bot.stop().await;
+}
