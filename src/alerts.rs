@@ -28,6 +28,12 @@ use tantivy::Searcher;
 
 /// Articles one pass sends a chat at most; the rest are counted in the last line.
 pub const MAX_ITEMS_PER_PASS: usize = 50;
+/// More new matches than this for one chat (three bundles, a minute at the chat's spacing)
+/// are not pushed one by one: the chat gets one summary with the newest
+/// [`SUMMARY_ITEMS`] and the searches that list them all (5,000 matches would otherwise be
+/// 100 messages over half an hour).
+pub const SUMMARY_OVER: usize = 150;
+pub const SUMMARY_ITEMS: usize = 10;
 /// A chat gets at most one bundle in this time: bursts are bundled, never a message per file.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(20);
 /// Days on which a chat was unreachable after which its alerts are removed (as digests).
@@ -58,8 +64,11 @@ pub struct Match {
 pub struct Bundle {
     pub chat_id: i64,
     pub matches: Vec<Match>,
-    /// Matching articles beyond [`MAX_ITEMS_PER_PASS`], left for the next passes.
+    /// Matching articles beyond [`MAX_ITEMS_PER_PASS`], left for the next passes (in a
+    /// summary: the ones not listed, which the summary's searches show).
     pub more: usize,
+    /// Too many matches to push: one summary message ([`SUMMARY_OVER`]).
+    pub summary: bool,
     /// The chat's alerts, numbered from 1 in this order (for naming them).
     pub alerts: Vec<Alert>,
     /// The snapshot's highest ingest number: the chat's alerts move past it once sent.
@@ -206,8 +215,14 @@ impl Alerts {
         let mut found: Vec<(Entry, Vec<usize>)> = found.into_values().collect();
         // Newest first, as in digests.
         found.sort_by_key(|(e, _)| std::cmp::Reverse((e.date, e.seq)));
-        let more = found.len().saturating_sub(MAX_ITEMS_PER_PASS);
-        found.truncate(MAX_ITEMS_PER_PASS);
+        let summary = found.len() > SUMMARY_OVER;
+        let listed = if summary {
+            SUMMARY_ITEMS
+        } else {
+            MAX_ITEMS_PER_PASS
+        };
+        let more = found.len().saturating_sub(listed);
+        found.truncate(listed);
         let entries: Vec<Entry> = found.iter().map(|(e, _)| *e).collect();
         // No excerpt in an alert line: nothing to highlight.
         let hits = digest::hits(searcher, f, &entries, &[])?;
@@ -223,10 +238,11 @@ impl Alerts {
             chat_id,
             matches,
             more,
+            summary,
             alerts,
             // The rest is sent in the next passes: the alerts stay where they are until then
-            // (what was sent is recorded, so it is not sent again).
-            cursor: if more == 0 { cursor } else { None },
+            // (what was sent is recorded, so it is not sent again). A summary covers them all.
+            cursor: if more == 0 || summary { cursor } else { None },
         }))
     }
 
@@ -281,7 +297,17 @@ pub fn render(bundle: &Bundle) -> Vec<String> {
             escape_html(&names.join(" ")),
         ));
     }
-    if bundle.more > 0 {
+    if bundle.summary {
+        let searches: Vec<String> = alerts
+            .iter()
+            .map(|a| format!("/search {}", escape_html(&a.query)))
+            .collect();
+        html.push_str(&format!(
+            "\n\n另有 {} 篇，太多了，不逐条推送。查看全部：\n{}",
+            bundle.more,
+            searches.join("\n")
+        ));
+    } else if bundle.more > 0 {
         html.push_str(&format!("\n\n还有 {} 篇，稍后推送。", bundle.more));
     }
     html.push_str("\n\n发送 /read 编号 阅读全文，/alerts 管理提醒。");

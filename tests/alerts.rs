@@ -594,3 +594,52 @@ async fn an_article_arriving_during_the_spacing_goes_when_it_ends() {
     );
     bot.stop().await;
 }
+
+/// Too many matches at once are one summary (the newest few and the search that lists them
+/// all), not a hundred messages; nothing of them is pushed afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_matches_is_one_summary() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    old_corpus(seeds.path());
+    let fake = FakeApi::start().await;
+    let (app, chat) = (app_on(seeds.path(), data.path(), Settings::default()), 508);
+    tokio::task::block_in_place(|| {
+        app.handle_message(
+            &message(chat, ChatKind::Private, true, "/alert 光伏"),
+            Utc::now(),
+        )
+    });
+    let n = jianbao::alerts::SUMMARY_OVER + 10;
+    for i in 0..n {
+        write(
+            seeds.path(),
+            &format!("pv{i:03}"),
+            &format!("光伏电站第{i}期并网"),
+            &format!("第{i}座光伏电站今天并网发电。"),
+        );
+    }
+    assert!(tokio::task::block_in_place(|| app.rescan()));
+    let outbox = outbox_to(&fake);
+    let mut last = std::collections::HashMap::new();
+    assert_eq!(
+        jianbao::alerts::push_once(&app.alerts(), &outbox, &mut last).await,
+        1
+    );
+    let sent = fake.sent_texts(chat);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains(&format!("{n} 篇新文章")), "{}", sent[0]);
+    assert!(sent[0].contains("/search 光伏"), "{}", sent[0]);
+    assert_eq!(
+        sent[0].matches("光伏电站第").count(),
+        jianbao::alerts::SUMMARY_ITEMS
+    );
+    check_telegram_html(&sent[0]).expect("valid HTML");
+    // Later passes push nothing of them.
+    last.clear();
+    assert_eq!(
+        jianbao::alerts::push_once(&app.alerts(), &outbox, &mut last).await,
+        0
+    );
+    assert_eq!(fake.sent_texts(chat).len(), 1);
+}
