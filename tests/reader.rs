@@ -325,3 +325,37 @@ fn the_same_file_name_in_two_folders_is_two_articles() {
     assert!(stdout(&jianbao(s, d, &["show", "a/news"])).contains("甲地的水稻丰收"));
     assert!(stdout(&jianbao(s, d, &["show", "b/news"])).contains("乙地的水稻减产"));
 }
+
+/// A source that posts the same short notice again and again keeps it: the notice is learned
+/// as a recurring line, but it is all there is of each article, so it stays their text.
+#[test]
+fn a_source_repeating_one_short_notice_keeps_it() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    let (s, d) = (seeds.path(), data.path());
+    let notice = "本周六上午九点至十一点系统维护，期间暂停办理线上业务，请提前安排。";
+    for n in 0..6 {
+        write(
+            s,
+            &format!("n{n}.md"),
+            &format!(
+                "---\ntitle: 维护通知{n}\nsource: 某服务中心\nurl: https://notice.example/{n}\n---\n\n{notice}\n"
+            ),
+        );
+    }
+    for n in 0..6 {
+        write(
+            s,
+            &format!("o{n}.md"),
+            &format!(
+                "---\ntitle: 其他{n}\nsource: 另一来源\n---\n\n第{n}篇其他文章的正文，讲的是别的事情。\n"
+            ),
+        );
+    }
+    assert!(jianbao(s, d, &["index"]).status.success());
+    let show = stdout(&jianbao(s, d, &["show", "n3"]));
+    assert!(show.contains(notice), "{show}");
+    assert!(!show.contains("仅标题"), "{show}");
+    let v = search_json(s, d, "\"暂停办理线上业务\"");
+    assert_eq!(v["total"], 6, "{v}");
+}

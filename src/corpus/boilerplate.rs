@@ -216,6 +216,12 @@ impl Chrome {
             return Vec::new();
         }
         keep_structure(paragraphs, &mut keys);
+        // A line that is all there is of an article is its text: a source that posts the same
+        // short notice again and again keeps it (the guard below does that for long ones). A
+        // page of chrome alone has no sentence in it, and loses it all.
+        if keys.iter().all(Option::is_some) && paragraphs.iter().any(|p| is_sentence(p.as_ref())) {
+            return Vec::new();
+        }
         let chars = |p: &P| p.as_ref().chars().count();
         let total: usize = paragraphs.iter().map(chars).sum();
         let chrome: usize = paragraphs
@@ -314,6 +320,12 @@ fn keep_structure<P: Paragraph>(paragraphs: &[P], keys: &mut [Option<LineKey>]) 
         }
     }
 }
+
+/// A sentence: at least [`SENTENCE_MIN_CHARS`] characters ending a clause with `。！？`.
+fn is_sentence(line: &str) -> bool {
+    line.chars().count() >= SENTENCE_MIN_CHARS && line.contains(['。', '！', '？', '!', '?'])
+}
+const SENTENCE_MIN_CHARS: usize = 10;
 
 /// A few words without sentence punctuation: `修复建议`, `时间线`.
 fn is_short_heading(line: &str) -> bool {
