@@ -359,3 +359,43 @@ fn a_source_repeating_one_short_notice_keeps_it() {
     let v = search_json(s, d, "\"暂停办理线上业务\"");
     assert_eq!(v["total"], 6, "{v}");
 }
+
+/// Files planted under made-up sources, each repeating a sentence of another source's article,
+/// make that sentence a line learned across sources; a long sentence is chrome only where its
+/// own source repeats it, so the victim's article keeps it (before: 19 planted files removed
+/// it from the index and from `show`).
+#[test]
+fn planted_files_cannot_censor_a_sentence_of_another_source() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    let (s, d) = (seeds.path(), data.path());
+    let target = "调查显示该公司在过去三年中多次违规收集用户的位置信息并出售给第三方。";
+    write(
+        s,
+        "victim.md",
+        &format!(
+            "---\ntitle: 调查报道\nsource: 真实媒体\n---\n\n记者历时半年完成了这次调查。\n\n{target}\n\n公司方面尚未回应。\n"
+        ),
+    );
+    for n in 0..40 {
+        let source = format!("伪造来源{}", n % 5);
+        write(
+            s,
+            &format!("planted{n:02}.md"),
+            &format!(
+                "---\ntitle: 填充{n}\nsource: {source}\n---\n\n第{n}篇填充内容，编号{n}。\n\n{target}\n"
+            ),
+        );
+    }
+    assert!(jianbao(s, d, &["index"]).status.success());
+    let show = stdout(&jianbao(s, d, &["show", "victim"]));
+    assert!(show.contains(target), "censored:\n{show}");
+    let v = search_json(s, d, "\"违规收集用户的位置信息\"");
+    let ids: Vec<&str> = v["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["id"].as_str().expect("id"))
+        .collect();
+    assert!(ids.contains(&"victim"), "{v}");
+}

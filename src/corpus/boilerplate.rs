@@ -185,15 +185,25 @@ impl Chrome {
 
     /// Whether `line` of an article from `source` is chrome.
     pub fn contains(&self, source: SourceKey, line: LineKey) -> bool {
-        self.entries.contains(&line) || self.entries.contains(&pair_entry(source, line))
+        self.entries.contains(&line) || self.learned_in(source, line)
+    }
+
+    /// Whether `line` is chrome of `source` itself (not only learned across sources).
+    fn learned_in(&self, source: SourceKey, line: LineKey) -> bool {
+        self.entries.contains(&pair_entry(source, line))
     }
 
     /// Whether the article with these lines is cleaned differently under `self` and `other`.
     pub fn differs_for(&self, other: &Chrome, article: &ArticleLines) -> bool {
-        article
-            .lines
-            .iter()
-            .any(|&l| self.contains(article.source, l) != other.contains(article.source, l))
+        article.lines.iter().any(|&l| {
+            let scope = |c: &Chrome| {
+                (
+                    c.contains(article.source, l),
+                    c.learned_in(article.source, l),
+                )
+            };
+            scope(self) != scope(other)
+        })
     }
 
     /// Removes the paragraphs that are chrome for `source` (`keys`: their [`line_keys`]);
@@ -208,9 +218,18 @@ impl Chrome {
         if self.entries.is_empty() {
             return Vec::new();
         }
+        // A long sentence is chrome only where its own source repeats it: a line learned
+        // across sources is a banner or a UI word, and a few files planted under made-up
+        // sources must not be able to delete a sentence from another source's article.
         let mut keys: Vec<Option<LineKey>> = keys
             .iter()
-            .map(|k| k.filter(|&k| self.contains(source, k)))
+            .zip(paragraphs.iter())
+            .map(|(k, p)| {
+                k.filter(|&k| {
+                    self.learned_in(source, k)
+                        || self.entries.contains(&k) && !is_long_sentence(p.as_ref())
+                })
+            })
             .collect();
         if keys.iter().all(Option::is_none) {
             return Vec::new();
@@ -320,6 +339,12 @@ fn keep_structure<P: Paragraph>(paragraphs: &[P], keys: &mut [Option<LineKey>]) 
         }
     }
 }
+
+/// A sentence of at least [`LONG_SENTENCE_CHARS`] characters: never learned across sources.
+fn is_long_sentence(line: &str) -> bool {
+    line.chars().count() >= LONG_SENTENCE_CHARS && is_sentence(line)
+}
+const LONG_SENTENCE_CHARS: usize = 30;
 
 /// A sentence: at least [`SENTENCE_MIN_CHARS`] characters ending a clause with `。！？`.
 fn is_sentence(line: &str) -> bool {
