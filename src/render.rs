@@ -382,6 +382,19 @@ fn split_html_line(line: &str, max: usize) -> Vec<String> {
             }
             _ => (at + c.len_utf8(), c.len_utf16()),
         };
+        if width > max {
+            // A character wider than a whole message (an emoji under a limit of 1): what
+            // stands for it is `…`; no limit Telegram has gets here.
+            if at > start {
+                pieces.push(line[start..at].to_owned());
+            }
+            pieces.push("…".to_owned());
+            start = end;
+            len = 0;
+            sentence = None;
+            clause = None;
+            continue;
+        }
         if width > 0 && len + width > max && at > start {
             let (cut, cut_len) = sentence.or(clause).unwrap_or((at, len));
             pieces.push(line[start..cut].to_owned());
@@ -451,6 +464,15 @@ pub fn hit_block_unnumbered(hit: &Hit, excerpt_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_character_wider_than_the_limit_stands_as_an_ellipsis() {
+        // Found by fuzzing (reply_renderer): an emoji is two UTF-16 units, wider than a limit
+        // of one.
+        for part in split_message("人淥 \u{1F819}x", 1) {
+            assert!(visible_len(&part) <= 1, "{part:?}");
+        }
+    }
+
     #[test]
     fn a_paragraph_longer_than_a_message_is_split_at_sentences_and_loses_nothing() {
         let sentences: Vec<String> = (0..400)
