@@ -188,26 +188,24 @@ impl FullText {
         out
     }
 
-    /// The body's non-empty lines, each with its links (ranges relative to the line).
+    /// The body's non-empty lines, each with its links (ranges relative to the line). The
+    /// links are in order, so one pass over them serves all lines.
     fn lines(&self) -> impl Iterator<Item = (&str, Vec<Link>)> {
         let mut at = 0;
+        let mut links = self.links.iter().peekable();
         self.body.split('\n').filter_map(move |line| {
-            let start = at;
-            at += line.len() + 1;
-            if line.trim().is_empty() {
-                return None;
+            let (start, end) = (at, at + line.len());
+            at = end + 1;
+            let mut mine = Vec::new();
+            while let Some(l) = links.next_if(|l| l.range.start < end + 1) {
+                if l.range.start >= start && l.range.end <= end {
+                    mine.push(Link {
+                        range: l.range.start - start..l.range.end - start,
+                        href: l.href.clone(),
+                    });
+                }
             }
-            let end = start + line.len();
-            let links = self
-                .links
-                .iter()
-                .filter(|l| l.range.start >= start && l.range.end <= end)
-                .map(|l| Link {
-                    range: l.range.start - start..l.range.end - start,
-                    href: l.href.clone(),
-                })
-                .collect();
-            Some((line, links))
+            (!line.trim().is_empty()).then_some((line, mine))
         })
     }
 

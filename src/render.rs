@@ -366,19 +366,14 @@ fn split_html_line(line: &str, max: usize) -> Vec<String> {
     let mut chars = line.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         let (end, width) = match c {
-            '<' => {
-                let close = line[at..].find('>').map_or(line.len(), |i| at + i + 1);
+            // A tag is invisible, an entity one character: both are skipped whole.
+            '<' | '&' => {
+                let (closer, width) = if c == '<' { ('>', 0) } else { (';', 1) };
+                let close = line[at..].find(closer).map_or(line.len(), |i| at + i + 1);
                 while chars.peek().is_some_and(|&(i, _)| i < close) {
                     chars.next();
                 }
-                (close, 0)
-            }
-            '&' => {
-                let close = line[at..].find(';').map_or(line.len(), |i| at + i + 1);
-                while chars.peek().is_some_and(|&(i, _)| i < close) {
-                    chars.next();
-                }
-                (close, 1)
+                (close, width)
             }
             _ => (at + c.len_utf8(), c.len_utf16()),
         };

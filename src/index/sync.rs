@@ -336,7 +336,7 @@ fn diff<'a>(
     }
 }
 
-impl Plan<'_> {
+impl<'a> Plan<'a> {
     /// Nothing to read, remove or count: the sync writes nothing, not even an empty commit.
     fn nothing_to_do(&self) -> bool {
         self.to_read.is_empty() && self.removed.is_empty() && self.in_step
@@ -361,6 +361,16 @@ impl Plan<'_> {
                 self.present.contains(&k[..]) && !reading.contains(&k[..]) && !e.url_key.is_empty()
             })
             .map(|(k, e)| (e.url_key.clone(), k.clone()))
+            .collect()
+    }
+
+    /// The removed documents that have a URL key, by it.
+    fn removed_urls(&self) -> HashMap<&'a str, &'a Indexed> {
+        self.removed
+            .iter()
+            .filter_map(|k| self.existing.get(k.as_str()))
+            .filter(|e| !e.url_key.is_empty())
+            .map(|e| (e.url_key.as_str(), e))
             .collect()
     }
 
@@ -419,6 +429,9 @@ struct Session<'a> {
     /// The key that holds each article URL, so that the first by name wins (filled when the
     /// reading starts).
     url_owner: HashMap<String, String>,
+    /// Documents this sync removes, by URL key: a new file with one of them is that article
+    /// moved (see `moved_from`). Built once, not searched per file.
+    removed_urls: HashMap<&'a str, &'a Indexed>,
     skip_log: SkipLog,
     /// This sync's commit payload (its next ingest number).
     info: CommitInfo,
@@ -464,6 +477,7 @@ impl<'a> Session<'a> {
             writer,
             stories,
             url_owner: HashMap::new(),
+            removed_urls: plan.removed_urls(),
             skip_log: SkipLog::default(),
             info,
             now,
@@ -552,7 +566,7 @@ impl<'a> Session<'a> {
             return Ok(());
         }
         let moved = old.is_none().then(|| self.moved_from(&prepared)).flatten();
-        let (seq, indexed_at) = self.number(&file.key, old.or(moved));
+        let (seq, indexed_at) = self.number(&file.key, old, moved);
         count_lines(self.lines, &file.key, &mut prepared);
         let story = self.story(&file.key, seq, &prepared);
         let stamp = Stamp {
@@ -634,16 +648,12 @@ impl<'a> Session<'a> {
     /// again).
     fn moved_from(&self, prepared: &Prepared) -> Option<&'a Indexed> {
         let url_key = prepared.article.url_key.as_deref()?;
-        self.plan
-            .removed
-            .iter()
-            .filter_map(|k| self.plan.existing.get(k.as_str()))
-            .find(|e| e.url_key == url_key)
+        self.removed_urls.get(url_key).copied()
     }
 
-    fn number(&mut self, key: &str, old: Option<&Indexed>) -> (u64, i64) {
-        match old {
-            Some(o) if !self.plan.existing.contains_key(key) => {
+    fn number(&mut self, key: &str, old: Option<&Indexed>, moved: Option<&Indexed>) -> (u64, i64) {
+        match (old, moved) {
+            (None, Some(o)) => {
                 // A moved file: its number, recorded under its new path too.
                 self.report.added += 1;
                 let entry = Entry {
@@ -653,11 +663,11 @@ impl<'a> Session<'a> {
                 self.first_entries.push((key.to_owned(), entry));
                 (o.seq, o.indexed_at)
             }
-            Some(o) => {
+            (Some(o), _) => {
                 self.report.updated += 1;
                 (o.seq, o.indexed_at)
             }
-            None => {
+            (None, None) => {
                 self.report.added += 1;
                 self.new_number(key)
             }
