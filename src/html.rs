@@ -18,3 +18,11 @@ pub fn escape_html(text: &str) -> String {
     }
     out
 }
+
+/// Only http(s) links are put in `href`; anything else would be rejected or unsafe. The
+/// reader keeps link targets by the same rule (`corpus::markup`).
+pub fn safe_url(url: &str) -> Option<&str> {
+    let url = url.trim();
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    (lower.starts_with("http://") || lower.starts_with("https://")).then_some(url)
+}

@@ -5,20 +5,13 @@ use crate::search::{Copy, Hit, SearchResults};
 /// Telegram's limit on a message's text, counted after entity parsing (tags do not count).
 pub const TELEGRAM_MAX_CHARS: usize = 4096;
 
-pub use crate::html::escape_html;
+pub use crate::html::{escape_html, safe_url};
 
 /// Length of an HTML message as Telegram counts it: text after entity parsing, in UTF-16 code
 /// units (tags do not count; `&lt;` counts as one).
 pub fn visible_len(html: &str) -> usize {
     // Every entity decodes to one BMP character, so the plain text's UTF-16 length is it.
     html_to_plain(html).encode_utf16().count()
-}
-
-/// Only http(s) links are put in `href`; anything else would be rejected or unsafe.
-pub fn safe_url(url: &str) -> Option<&str> {
-    let url = url.trim();
-    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    (lower.starts_with("http://") || lower.starts_with("https://")).then_some(url)
 }
 
 /// `<a href>` around the escaped title when the URL is usable, else the escaped title.

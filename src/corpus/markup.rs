@@ -612,15 +612,12 @@ fn trim_range(text: &str, range: Range<usize>) -> Range<usize> {
     start..end.max(start)
 }
 
-/// A link target worth keeping: web and mail addresses (not `javascript:`, not a page anchor,
-/// not a path relative to a page we do not have).
+/// A link target worth keeping: a web address, by the rule replies use (not `mailto:` or
+/// `javascript:`, not a page anchor, not a path relative to a page we do not have).
 fn usable_href(href: &str) -> Option<String> {
-    let href = href.trim();
-    let lower = href.get(..8).unwrap_or(href).to_ascii_lowercase();
-    let usable = lower.starts_with("http://")
-        || lower.starts_with("https://")
-        || lower.starts_with("mailto:");
-    (usable && !href.chars().any(char::is_whitespace)).then(|| href.to_owned())
+    crate::html::safe_url(href)
+        .filter(|url| !url.chars().any(char::is_whitespace))
+        .map(str::to_owned)
 }
 
 static FINDER: LazyLock<linkify::LinkFinder> = LazyLock::new(|| {
