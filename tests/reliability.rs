@@ -494,3 +494,69 @@ async fn an_hour_long_flood_wait_is_not_slept_through() {
     );
     assert_eq!(fake.sent_texts(901).len(), 1);
 }
+
+// ---------------------------------------------------------------------------
+// Round 3, finding 8: fairness across many flooding chats
+// ---------------------------------------------------------------------------
+
+/// 50 chats each send 30 searches at once, more than Telegram's 30 messages a second can
+/// answer. The slots go round robin: every chat gets its first answer before any chat gets its
+/// fourth, and a chat that sends one message in the middle of the flood goes before the
+/// flooders' next replies (counted in sends, not seconds, so a slow machine cannot flake it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_flooding_chats_are_served_round_robin() {
+    let h = BotHarness::new(Settings::default(), write_corpus).await;
+    let flooders: Vec<i64> = (0..50).map(|i| 7_000 + i).collect();
+    for round in 0..30 {
+        for chat in &flooders {
+            h.fake.push_update(text_message(
+                *chat,
+                "private",
+                *chat,
+                &format!("经济 {round}"),
+            ));
+        }
+    }
+    // The flood is being answered at the global rate.
+    h.fake.wait_for("sendmessage", 120, WAIT).await;
+    let lone = 7_999;
+    let before = h.fake.requests_for("sendmessage").len();
+    h.fake
+        .push_update(text_message(lone, "private", lone, "人工智能"));
+    wait_sends(&h.fake, lone, 1, Duration::from_secs(30)).await;
+    let sends = h.fake.requests_for("sendmessage");
+    let lone_at = sends
+        .iter()
+        .position(|r| r.params["chat_id"].as_i64() == Some(lone))
+        .expect("the lone chat's reply");
+    // Its search takes a moment, during which the flood goes on at 28 a second.
+    let others_first = lone_at - before;
+    assert!(
+        others_first <= 28,
+        "{others_first} flood replies went before the lone chat's only one"
+    );
+    // Every flooder's first reply came before any flooder's fourth.
+    let mut seen = std::collections::HashMap::<i64, usize>::new();
+    let mut fourth_at = None;
+    let mut first_at = Vec::new();
+    for (i, r) in sends.iter().enumerate() {
+        let Some(chat) = r.params["chat_id"].as_i64() else {
+            continue;
+        };
+        let n = seen.entry(chat).or_default();
+        *n += 1;
+        if *n == 1 && flooders.contains(&chat) {
+            first_at.push(i);
+        }
+        if *n == 4 && fourth_at.is_none() {
+            fourth_at = Some(i);
+        }
+    }
+    assert_eq!(first_at.len(), flooders.len(), "every flooder was answered");
+    let last_first = first_at.iter().max().copied().unwrap_or(0);
+    assert!(
+        fourth_at.is_none_or(|f| last_first < f),
+        "a chat's fourth reply (send {fourth_at:?}) went before another's first (send {last_first})"
+    );
+    h.stop().await;
+}

@@ -76,7 +76,7 @@ impl Outbox {
         } else {
             self.private_chats.until_key_ready(&chat_id).await;
         }
-        self.global.acquire(priority).await;
+        self.global.acquire(priority, chat_id).await;
     }
 
     /// Forgets the buckets of chats that have been quiet (keeps memory flat).
