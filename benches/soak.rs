@@ -17,6 +17,12 @@
 //! lines the bot logged (a bot whose polling client times out before its long poll shows
 //! late answers and one ERROR per idle poll here).
 
+//!     cargo bench --bench soak -- --read
+//!
+//! Readers mode: a folder with one 4.9 MB article; 50 chats each ask `/read` of it 10 times at
+//! once (500 documents to send at Telegram's pace). Reports the bot's RSS idle and at its peak
+//! (`VmHWM`), and how the 500 requests were answered. Each upload takes the fake a second.
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -50,11 +56,16 @@ const QUERIES: &[&str] = &[
 ];
 
 fn rss_kb(pid: u32) -> u64 {
+    proc_status_kb(pid, "VmRSS:")
+}
+
+/// A `/proc/PID/status` figure in kB (`VmRSS:`, `VmHWM:` the peak).
+fn proc_status_kb(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
@@ -86,6 +97,9 @@ fn main() -> ExitCode {
                 .collect()
         });
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    if args.iter().any(|a| a == "--read") {
+        return runtime.block_on(readers_run());
+    }
     match idle {
         Some(periods) => runtime.block_on(idle_run(corpus, periods)),
         None => runtime.block_on(run(corpus, minutes)),
@@ -326,4 +340,78 @@ async fn run(corpus: PathBuf, minutes: u64) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// 50 chats × 10 `/read` of a 4.9 MB article at once.
+async fn readers_run() -> ExitCode {
+    const CHATS: i64 = 50;
+    const EACH: usize = 10;
+    let corpus = tempfile::tempdir().expect("tempdir");
+    let paragraph = "这是一篇很长的报告，记录了各地推进改革的做法和经验。".repeat(12);
+    let body: Vec<String> = (0..5_100)
+        .map(|i| format!("第{i}段：{paragraph}"))
+        .collect();
+    let text = format!(
+        "---\ntitle: 长篇报告\nurl: https://example.com/long\nsource: 研究院\ndate: 2024-07-05\n---\n\n{}\n",
+        body.join("\n\n")
+    );
+    std::fs::write(corpus.path().join("long.txt"), &text).expect("write the article");
+    let fake = FakeApi::start().await;
+    fake.forget_file_contents();
+    // An upload of 4.8 MB takes Telegram about a second (40 Mbit/s).
+    for _ in 0..CHATS as usize * EACH {
+        fake.fail_next("senddocument", support::Fault::Hang(Duration::from_secs(1)));
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut child = spawn_serve(corpus.path(), data.path(), &fake, "warn", Stdio::inherit());
+    let pid = child.id();
+    fake.wait_for("getupdates", 1, Duration::from_secs(120))
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = rss_kb(pid);
+    println!(
+        "readers: jianbao serve (pid {pid}); one article of {:.1} MB; {CHATS} chats x {EACH} /read at once",
+        text.len() as f64 / 1e6
+    );
+    let started = Instant::now();
+    for _ in 0..EACH {
+        for chat in 0..CHATS {
+            fake.push_update(text_message(
+                5_000 + chat,
+                "private",
+                5_000 + chat,
+                "/read long",
+            ));
+        }
+    }
+    let want = CHATS as usize * EACH;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut peak_sampled = 0;
+    let (docs, texts) = loop {
+        peak_sampled = peak_sampled.max(rss_kb(pid));
+        let docs = fake.requests_for("senddocument").len();
+        let texts = fake.requests_for("sendmessage").len();
+        if docs + texts >= want || Instant::now() > deadline {
+            break (docs, texts);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let elapsed = started.elapsed();
+    if let Some(r) = fake.requests_for("sendmessage").first() {
+        println!("a text reply: {}", r.params["text"]);
+    }
+    let peak = proc_status_kb(pid, "VmHWM:");
+    let _ = child.kill();
+    let _ = child.wait();
+    println!("RSS idle (index built): {} MB", idle / 1024);
+    println!(
+        "RSS peak: {} MB (VmHWM; highest 200 ms sample {} MB)",
+        peak / 1024,
+        peak_sampled / 1024
+    );
+    println!(
+        "answered: {docs} documents, {texts} text replies (flood notices, 'try again'), in {:.1} s",
+        elapsed.as_secs_f64()
+    );
+    ExitCode::SUCCESS
 }

@@ -136,10 +136,18 @@ impl FullText {
 
     /// Messages when they are few, else a document; always a document in a group, so that
     /// one member's request is one message there.
+    /// Builds only what is sent: a text too long for `MAX_MESSAGES` (more characters than they
+    /// hold) goes as a document without its messages being built first.
     pub fn delivery(&self, in_group: bool) -> Delivery {
-        let messages = self.messages();
-        if !self.has_text() || (!in_group && messages.len() <= MAX_MESSAGES) {
-            return Delivery::Messages(messages);
+        if !self.has_text() {
+            return Delivery::Messages(self.messages());
+        }
+        let may_fit = !in_group && self.body.chars().count() <= MAX_MESSAGES * TELEGRAM_MAX_CHARS;
+        if may_fit {
+            let messages = self.messages();
+            if messages.len() <= MAX_MESSAGES {
+                return Delivery::Messages(messages);
+            }
         }
         Delivery::Document {
             file_name: self.file_name(),

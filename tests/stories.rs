@@ -380,3 +380,44 @@ async fn a_paragraph_longer_than_a_message_arrives_whole() {
     }
     h.stop().await;
 }
+
+/// Round 3, finding 7: many chats reading the same long article share one copy of the
+/// document, however many replies carry it.
+#[test]
+fn readers_of_one_long_article_share_one_copy() {
+    use jianbao::app::{App, ChatKind, Incoming};
+    use std::sync::Arc;
+    let seeds = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    write_fulltext_corpus(seeds.path());
+    let index = Arc::new(jianbao::index::SearchIndex::open(data.path()).unwrap());
+    index.sync(seeds.path(), None).unwrap();
+    let store = Arc::new(jianbao::store::Store::open(data.path()).unwrap());
+    let app = App::new(
+        index,
+        store,
+        Settings::default(),
+        seeds.path().to_path_buf(),
+    );
+    let read = |chat: i64| {
+        let replies = app.handle_message(
+            &Incoming {
+                chat_id: chat,
+                kind: if chat < 0 {
+                    ChatKind::Group
+                } else {
+                    ChatKind::Private
+                },
+                user_id: 7,
+                text: "/read long".to_owned(),
+                sender_is_chat_admin: true,
+            },
+            chrono::Utc::now(),
+        );
+        assert_eq!(replies.len(), 1);
+        replies[0].document.clone().expect("a document").content
+    };
+    let copies: Vec<_> = (1..=20).chain([-100]).map(read).collect();
+    assert!(copies[0].contains("长文第599段"));
+    assert!(copies.iter().all(|c| Arc::ptr_eq(c, &copies[0])));
+}

@@ -16,6 +16,7 @@ use crate::fulltext;
 use crate::index::SearchIndex;
 use crate::render::{self, escape_html};
 use crate::search::{self, SearchError, SearchOptions, SearchResults, Sort};
+use crate::shelf::{DOCUMENT_BUDGET, Shelf};
 use crate::store::Store;
 use crate::subscriptions::{Subscription, Subscriptions};
 use command::Access;
@@ -63,7 +64,8 @@ pub struct Reply {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     pub file_name: String,
-    pub content: String,
+    /// Shared by every reply carrying the same text (see `shelf`).
+    pub content: Arc<str>,
 }
 
 impl Reply {
@@ -107,6 +109,8 @@ pub struct App {
     seeds_dir: PathBuf,
     /// Known after getMe; commands addressed to other bots are ignored.
     bot_username: RwLock<String>,
+    /// Long full texts on their way out, one copy each.
+    shelf: Shelf,
 }
 
 const NOT_ALLOWED: &str = "抱歉，这个机器人只对授权的聊天开放。";
@@ -136,6 +140,7 @@ impl App {
             settings,
             seeds_dir,
             bot_username: RwLock::new(String::new()),
+            shelf: Shelf::new(DOCUMENT_BUDGET),
         }
     }
 
@@ -554,11 +559,22 @@ impl App {
                 file_name,
                 content,
                 caption,
-            } => vec![Reply {
-                html: caption,
-                document: Some(Document { file_name, content }),
-                ..Reply::default()
-            }],
+            } => match self.shelf.share(content) {
+                Some(content) => vec![Reply {
+                    html: caption,
+                    document: Some(Document { file_name, content }),
+                    ..Reply::default()
+                }],
+                None => {
+                    tracing::warn!(
+                        "long texts waiting to be sent fill their budget; /read deferred"
+                    );
+                    vec![Reply::text(format!(
+                        "很多人正在读长文，请一分钟后再试：<code>/read {}</code>",
+                        article.seq
+                    ))]
+                }
+            },
         })
     }
 

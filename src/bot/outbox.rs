@@ -20,6 +20,7 @@ use super::pacer::{Pacer, Priority};
 use crate::app::{Document, Reply};
 use crate::config::redact;
 use crate::render::html_to_plain;
+use crate::shelf::DocumentBytes;
 
 pub use crate::scheduler::Delivery;
 
@@ -145,8 +146,9 @@ impl Outbox {
         priority: Priority,
     ) -> Result<MessageId, RequestError> {
         self.with_retries(chat_id, priority, || {
-            let file = InputFile::memory(document.content.clone().into_bytes())
-                .file_name(document.file_name.clone());
+            // The shared copy itself, not a copy per send (see `shelf`).
+            let bytes = bytes::Bytes::from_owner(DocumentBytes(document.content.clone()));
+            let file = InputFile::memory(bytes).file_name(document.file_name.clone());
             let req = self
                 .bot
                 .send_document(ChatId(chat_id), file)

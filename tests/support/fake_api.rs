@@ -144,6 +144,8 @@ struct ServerState {
     member_status: HashMap<(i64, i64), String>,
     /// Global sendMessage limit per sliding second, if enforced.
     rate_limit: Option<u32>,
+    /// Files sent are recorded by length only (benches that send hundreds of big files).
+    forget_file_contents: bool,
     /// Acceptance times of sendMessage calls within the last second.
     recent_sends: VecDeque<Instant>,
     rate_violations: usize,
@@ -208,6 +210,8 @@ impl FakeApi {
         // Telegram answers it.
         let app = Router::new()
             .fallback(handle_http)
+            // Telegram takes uploads of up to 50 MB.
+            .layer(axum::extract::DefaultBodyLimit::max(50 << 20))
             .with_state(inner.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -371,6 +375,11 @@ impl FakeApi {
         self.state().rate_limit = Some(per_second);
     }
 
+    /// Records sent files by their length only, not their content.
+    pub fn forget_file_contents(&self) {
+        self.state().forget_file_contents = true;
+    }
+
     /// How many 429s [`FakeApi::enforce_global_rate`] produced.
     pub fn rate_violations(&self) -> usize {
         self.state().rate_violations
@@ -524,6 +533,7 @@ async fn handle_http(
         None => parse_body(&body),
     };
     let params = match params {
+        Ok(params) if inner.lock().forget_file_contents => forget_file_contents(params),
         Ok(params) => params,
         Err(answer) => {
             inner.record(&method, json!({}), at, answer.status);
@@ -562,6 +572,20 @@ fn parse_body(body: &[u8]) -> Result<Value, Answer> {
             "the fake Bot API accepts only JSON bodies ({e})"
         ))),
     }
+}
+
+/// A file field's content replaced by its length in bytes (`content_len`).
+fn forget_file_contents(mut params: Value) -> Value {
+    if let Some(obj) = params.as_object_mut() {
+        for field in obj.values_mut() {
+            if let Some(content) = field.get("content").and_then(Value::as_str) {
+                let len = content.len();
+                field["content"] = Value::Null;
+                field["content_len"] = json!(len);
+            }
+        }
+    }
+    params
 }
 
 /// The boundary of a `multipart/form-data` body (files: sendDocument).
