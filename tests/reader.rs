@@ -399,3 +399,38 @@ fn planted_files_cannot_censor_a_sentence_of_another_source() {
         .collect();
     assert!(ids.contains(&"victim"), "{v}");
 }
+
+/// The same attack under the victim's own `source:` (a one-article source): files that claim
+/// to be the source and repeat one of its sentences. A long sentence is chrome of its source
+/// only on `SENTENCE_MIN_FILES` (10) of its articles: eight planted files (before: three) leave
+/// it in place, while a short banner on the same files is still learned.
+#[test]
+fn files_forging_the_victims_source_cannot_censor_its_sentence() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    let (s, d) = (seeds.path(), data.path());
+    let target = "调查显示该公司在过去三年中多次违规收集用户的位置信息并出售给第三方。";
+    let banner = "点击蓝字关注小众观察";
+    write(
+        s,
+        "victim.md",
+        &format!(
+            "---\ntitle: 调查报道\nsource: 小众观察\n---\n\n{banner}\n\n记者历时半年完成了这次调查。\n\n{target}\n\n公司方面尚未回应。\n"
+        ),
+    );
+    for n in 0..8 {
+        write(
+            s,
+            &format!("forged{n}.md"),
+            &format!(
+                "---\ntitle: 填充{n}\nsource: 小众观察\n---\n\n{banner}\n\n第{n}篇填充内容，编号{n}。\n\n{target}\n"
+            ),
+        );
+    }
+    assert!(jianbao(s, d, &["index"]).status.success());
+    let show = stdout(&jianbao(s, d, &["show", "victim"]));
+    assert!(show.contains(target), "censored:\n{show}");
+    assert!(!show.contains(banner), "the banner is chrome:\n{show}");
+    let v = search_json(s, d, "\"违规收集用户的位置信息\"");
+    assert_eq!(v["total"], 9, "{v}");
+}

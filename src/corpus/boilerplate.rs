@@ -52,6 +52,14 @@ pub const SOURCE_MIN_FILES: u32 = 4;
 /// …and in at least this share of them.
 pub const SOURCE_SHARE: f64 = 0.4;
 
+/// A long sentence (see [`is_long_sentence`]) is chrome of its source only when it is in at
+/// least this many of the source's articles (and [`SOURCE_SHARE`] of them). Anyone whose files
+/// end up in a scraped folder can write `source:` as they please: with [`SOURCE_MIN_FILES`],
+/// three files naming a one-article source and repeating one of its sentences deleted that
+/// sentence; now it takes nine, and a source of 25 articles ten. Banners and subscription
+/// lines are short, and real chrome sentences recur on far more pages than this.
+pub const SENTENCE_MIN_FILES: u32 = 10;
+
 /// A line is chrome everywhere when it is in at least this many sources…
 pub const CROSS_MIN_SOURCES: u32 = 5;
 /// …and this many articles…
@@ -122,6 +130,16 @@ fn pair_entry(source: SourceKey, line: LineKey) -> u64 {
     hash(&bytes)
 }
 
+/// The entry of a line learned as one source's chrome on [`SENTENCE_MIN_FILES`] articles or
+/// more: it may remove a long sentence.
+fn sentence_entry(source: SourceKey, line: LineKey) -> u64 {
+    let mut bytes = [0u8; 17];
+    bytes[0] = b'S';
+    bytes[1..9].copy_from_slice(&source.to_le_bytes());
+    bytes[9..].copy_from_slice(&line.to_le_bytes());
+    hash(&bytes)
+}
+
 /// The candidate lines of one article, as [`LineStats`] counts them: each distinct line once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArticleLines {
@@ -167,6 +185,10 @@ impl ArticleLines {
 pub struct Chrome {
     /// Line keys learned everywhere, and [`pair_entry`]s learned for one source.
     entries: HashSet<u64>,
+    /// The [`sentence_entry`]s of the lines learned for one source on enough articles to
+    /// remove a long sentence (a subset of the pairs, not counted as lines of their own).
+    #[serde(default)]
+    sentences: HashSet<u64>,
 }
 
 impl Chrome {
@@ -193,6 +215,11 @@ impl Chrome {
         self.entries.contains(&pair_entry(source, line))
     }
 
+    /// Whether `line` is chrome of `source` on enough of its articles to remove a long sentence.
+    fn learned_as_sentence_in(&self, source: SourceKey, line: LineKey) -> bool {
+        self.sentences.contains(&sentence_entry(source, line))
+    }
+
     /// Whether the article with these lines is cleaned differently under `self` and `other`.
     pub fn differs_for(&self, other: &Chrome, article: &ArticleLines) -> bool {
         article.lines.iter().any(|&l| {
@@ -200,6 +227,7 @@ impl Chrome {
                 (
                     c.contains(article.source, l),
                     c.learned_in(article.source, l),
+                    c.learned_as_sentence_in(article.source, l),
                 )
             };
             scope(self) != scope(other)
@@ -218,16 +246,20 @@ impl Chrome {
         if self.entries.is_empty() {
             return Vec::new();
         }
-        // A long sentence is chrome only where its own source repeats it: a line learned
-        // across sources is a banner or a UI word, and a few files planted under made-up
-        // sources must not be able to delete a sentence from another source's article.
+        // A long sentence is chrome only where its own source repeats it, on many articles: a
+        // line learned across sources is a banner or a UI word, and a few files planted under
+        // made-up sources, or under the victim's own name, must not be able to delete a
+        // sentence from an article.
         let mut keys: Vec<Option<LineKey>> = keys
             .iter()
             .zip(paragraphs.iter())
             .map(|(k, p)| {
                 k.filter(|&k| {
-                    self.learned_in(source, k)
-                        || self.entries.contains(&k) && !is_long_sentence(p.as_ref())
+                    if is_long_sentence(p.as_ref()) {
+                        self.learned_as_sentence_in(source, k)
+                    } else {
+                        self.contains(source, k)
+                    }
                 })
             })
             .collect();
@@ -424,15 +456,21 @@ impl LineStats {
 
     /// The learned set.
     pub fn learned(&self) -> Chrome {
-        let entries = self
-            .learned_lines()
-            .into_iter()
-            .map(|(line, scope)| match scope {
-                Scope::Source { source, .. } => pair_entry(source, line),
-                Scope::Everywhere { .. } => line,
-            })
-            .collect();
-        Chrome { entries }
+        let mut chrome = Chrome::default();
+        for (line, scope) in self.learned_lines() {
+            match scope {
+                Scope::Source { source, files, .. } => {
+                    chrome.entries.insert(pair_entry(source, line));
+                    if files >= SENTENCE_MIN_FILES {
+                        chrome.sentences.insert(sentence_entry(source, line));
+                    }
+                }
+                Scope::Everywhere { .. } => {
+                    chrome.entries.insert(line);
+                }
+            }
+        }
+        chrome
     }
 }
 

@@ -15,8 +15,9 @@ use crate::text::{ATOMS_TOKENIZER, BIGRAM_TOKENIZER, WORDS_TOKENIZER};
 /// is the whole leading run of names around a marker, role line or date. 7: stories
 /// (`story`, `lsh`, `sig`: reposts grouped, see `crate::story`). 8: bodies read by parsers
 /// (table cells apart, list items and bare URLs kept), `links`, ids found inside glued runs,
-/// URL terms indexed.
-pub const SCHEMA_VERSION: u32 = 8;
+/// URL terms indexed. 9: a long sentence is learned chrome only on `SENTENCE_MIN_FILES`
+/// articles of its source (bodies cleaned under the old rule are cleaned again).
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Field names, in one place: the schema is built from them, and every reader of fast fields
 /// (which tantivy looks up by name) uses them, so a renamed field cannot leave a reader
