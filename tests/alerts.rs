@@ -550,6 +550,57 @@ async fn a_renamed_file_keeps_its_number_and_is_not_sent_again() {
     bot.stop().await;
 }
 
+/// The same for a file without a URL: it is known by its content, and a move keeps its number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_file_without_a_url_keeps_its_number_and_is_not_sent_again() {
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    old_corpus(seeds.path());
+    let fake = FakeApi::start().await;
+    let chat = 507;
+    let bot = start(seeds.path(), data.path(), Settings::default(), &fake).await;
+    let saved = bot.say(message(chat, ChatKind::Private, true, "/alert 海豹"));
+    assert!(saved.contains("已保存提醒 1"), "{saved}");
+    std::fs::write(
+        seeds.path().join("seal.txt"),
+        "---\ntitle: 海豹回到海湾\nsource: 本地记者\ndate: 2025-03-01\n---\n\n一群海豹回到了海湾。\n",
+    )
+    .expect("write");
+    let sent = wait_sent(&fake, chat, 1).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let index = bot.app.index();
+    let before = tokio::task::block_in_place(|| {
+        jianbao::fulltext::find(&index, "seal")
+            .expect("find")
+            .expect("indexed")
+            .seq
+    });
+    std::fs::create_dir(seeds.path().join("2025")).expect("mkdir");
+    std::fs::rename(
+        seeds.path().join("seal.txt"),
+        seeds.path().join("2025").join("seal.txt"),
+    )
+    .expect("move");
+    let started = Instant::now();
+    let after = loop {
+        let found = tokio::task::block_in_place(|| {
+            jianbao::fulltext::find(&index, "2025/seal").expect("find")
+        });
+        if let Some(f) = found {
+            break f.seq;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the moved file was not indexed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(after, before, "a new number for the same article");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(fake.sent_texts(chat).len(), 1, "sent again after the move");
+    bot.stop().await;
+}
+
 /// An article arriving during a chat's 20 s spacing is sent when the spacing ends, not at the
 /// next minute's pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

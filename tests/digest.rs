@@ -1223,6 +1223,58 @@ async fn a_file_added_while_running_is_in_the_next_digest_only() {
     assert_all_messages_valid(&fake);
 }
 
+/// Files moved within the folder (one with a URL, one without) are not new: the next digest
+/// has only what really arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moved_files_are_not_in_the_next_digest() {
+    let fake = FakeApi::start().await;
+    let dirs = Dirs::new();
+    seed_basic(dirs.seeds());
+    std::fs::write(
+        dirs.seeds().join("memo.txt"),
+        "---\ntitle: 内部备忘录要点\nsource: 办公室\ndate: 2024-07-10\n---\n\n备忘录记录了会议的主要决定。\n",
+    )
+    .unwrap();
+    let bot = start(&dirs, settings(), &fake);
+    let chat = 8002;
+    let day = days_ago(SHANGHAI, 3);
+    let t = eight_on(SHANGHAI, day);
+    bot.subscribe(chat, "Asia/Shanghai", "", t - Duration::hours(1));
+    assert_eq!(bot.run(t + Duration::minutes(1)).await.0, delivered(1));
+    assert!(fake.sent_texts(chat)[0].contains("内部备忘录要点"));
+
+    let moved = dirs.seeds().join("2024");
+    std::fs::create_dir(&moved).unwrap();
+    for name in ["ai.txt", "memo.txt"] {
+        std::fs::rename(dirs.seeds().join(name), moved.join(name)).unwrap();
+    }
+    seed(
+        dirs.seeds(),
+        "late",
+        "城市更新行动方案公布",
+        "人民日报",
+        "2024-07-15",
+        "多地公布城市更新行动方案。",
+    );
+    bot.rescan();
+    assert_eq!(
+        bot.run(t + Duration::days(1) + Duration::minutes(1))
+            .await
+            .0,
+        delivered(1)
+    );
+    let sent = fake.sent_texts(chat);
+    assert_eq!(sent.len(), 2);
+    assert!(sent[1].contains("城市更新行动方案公布"), "{}", sent[1]);
+    for old in ["内部备忘录要点", BASIC_TITLES[0]] {
+        assert!(
+            !sent[1].contains(old),
+            "{old} sent again after a move: {}",
+            sent[1]
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 9. Long digests
 // ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! Article identity by URL. The same WeChat article is reachable under many URLs (tracking
-//! parameters, `scene`, `chksm`, fragments); `__biz` + `mid` + `idx` identify it.
+//! parameters, `scene`, `chksm`, fragments); `__biz` + `mid` + `idx` identify it. A file with
+//! no usable URL is known by its content instead ([`content_key`]).
 
 use url::Url;
 
@@ -30,6 +31,12 @@ const TRACKING: &[&str] = &[
     "fbclid",
     "gclid",
 ];
+
+/// The identity of a file's content: a hash of its bytes. A file moved or renamed keeps it, so
+/// an article without a URL keeps its number (and is not sent again) across a move.
+pub fn content_key(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex()[..32].to_owned()
+}
 
 /// A canonical key for an article URL, or `None` when there is no usable URL.
 pub fn url_key(raw: &str) -> Option<String> {

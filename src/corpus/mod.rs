@@ -60,6 +60,9 @@ pub struct Article {
     pub state: status::TextState,
     /// Canonical URL for duplicate detection.
     pub url_key: Option<String>,
+    /// The file's content identity ([`identity::content_key`]): follows a file without a URL
+    /// when it is moved.
+    pub content_key: String,
     /// Non-UTF-8 encoding the file was decoded from, if any.
     pub encoding: Option<&'static str>,
 }
@@ -449,6 +452,7 @@ pub fn parse_with(id: &str, bytes: &[u8], chrome: &Chrome) -> Result<Parsed, Ski
     let article = Article {
         id: id.to_owned(),
         url_key: identity::url_key(&url),
+        content_key: identity::content_key(bytes),
         title,
         url,
         source,

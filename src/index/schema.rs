@@ -16,7 +16,7 @@ use crate::text::{ATOMS_TOKENIZER, BIGRAM_TOKENIZER, WORDS_TOKENIZER};
 /// (`story`, `lsh`, `sig`: reposts grouped, see `crate::story`). 8: bodies read by parsers
 /// (table cells apart, list items and bare URLs kept), `links`, ids found inside glued runs,
 /// URL terms indexed. 9: a long sentence is learned chrome only on `SENTENCE_MIN_FILES`
-/// articles of its source (bodies cleaned under the old rule are cleaned again).
+/// articles of its source (bodies cleaned under the old rule are cleaned again); `content_key`.
 pub const SCHEMA_VERSION: u32 = 9;
 
 /// Field names, in one place: the schema is built from them, and every reader of fast fields
@@ -32,6 +32,7 @@ pub mod names {
     pub const SOURCE_KEY: &str = "source_key";
     pub const URL: &str = "url";
     pub const URL_KEY: &str = "url_key";
+    pub const CONTENT_KEY: &str = "content_key";
     pub const DATE: &str = "date";
     pub const FETCH_DATE: &str = "fetch_date";
     pub const MTIME: &str = "mtime";
@@ -64,6 +65,8 @@ pub struct Fields {
     pub source_key: Field,
     pub url: Field,
     pub url_key: Field,
+    /// The file's content identity (see `corpus::identity::content_key`).
+    pub content_key: Field,
     pub date: Field,
     pub fetch_date: Field,
     pub mtime: Field,
@@ -114,6 +117,7 @@ pub fn build() -> (Schema, Fields) {
         source_key: b.add_text_field(names::SOURCE_KEY, STRING | FAST),
         url: b.add_text_field(names::URL, STORED),
         url_key: b.add_text_field(names::URL_KEY, STRING | FAST),
+        content_key: b.add_text_field(names::CONTENT_KEY, STRING | FAST),
         date: b.add_i64_field(names::DATE, INDEXED | STORED | FAST),
         fetch_date: b.add_i64_field(names::FETCH_DATE, STORED),
         mtime: b.add_u64_field(names::MTIME, FAST),

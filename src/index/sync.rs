@@ -116,6 +116,7 @@ struct Indexed {
     seq: u64,
     indexed_at: i64,
     url_key: String,
+    content_key: String,
     /// Indexed with article text (not a status page or a title-only scrape).
     text: bool,
     story: u64,
@@ -364,13 +365,20 @@ impl<'a> Plan<'a> {
             .collect()
     }
 
-    /// The removed documents that have a URL key, by it.
-    fn removed_urls(&self) -> HashMap<&'a str, &'a Indexed> {
+    /// The removed documents by identity: their URL key, or their content key when they have
+    /// no URL.
+    fn removed_identities(&self) -> HashMap<&'a str, &'a Indexed> {
         self.removed
             .iter()
             .filter_map(|k| self.existing.get(k.as_str()))
-            .filter(|e| !e.url_key.is_empty())
-            .map(|e| (e.url_key.as_str(), e))
+            .filter_map(|e| {
+                let identity = if e.url_key.is_empty() {
+                    &e.content_key
+                } else {
+                    &e.url_key
+                };
+                (!identity.is_empty()).then_some((identity.as_str(), e))
+            })
             .collect()
     }
 
@@ -429,9 +437,10 @@ struct Session<'a> {
     /// The key that holds each article URL, so that the first by name wins (filled when the
     /// reading starts).
     url_owner: HashMap<String, String>,
-    /// Documents this sync removes, by URL key: a new file with one of them is that article
-    /// moved (see `moved_from`). Built once, not searched per file.
-    removed_urls: HashMap<&'a str, &'a Indexed>,
+    /// Documents this sync removes, by identity (URL key, else content key): a new file with
+    /// one of them is that article moved (see `moved_from`). Built once, not searched per file;
+    /// each is taken once.
+    removed: HashMap<&'a str, &'a Indexed>,
     skip_log: SkipLog,
     /// This sync's commit payload (its next ingest number).
     info: CommitInfo,
@@ -477,7 +486,7 @@ impl<'a> Session<'a> {
             writer,
             stories,
             url_owner: HashMap::new(),
-            removed_urls: plan.removed_urls(),
+            removed: plan.removed_identities(),
             skip_log: SkipLog::default(),
             info,
             now,
@@ -640,17 +649,20 @@ impl<'a> Session<'a> {
         Ok(true)
     }
 
-    /// The ingest number and time of a document: those of the one it replaces, else a new
-    /// one (see `new_number`).
     /// The document this new file continues, when the file was moved or renamed: a document
-    /// removed by this sync with the same URL key. It keeps its number and time, so
-    /// buttons, digests and alerts follow the article, not its path (a move sends nothing
-    /// again).
-    fn moved_from(&self, prepared: &Prepared) -> Option<&'a Indexed> {
-        let url_key = prepared.article.url_key.as_deref()?;
-        self.removed_urls.get(url_key).copied()
+    /// removed by this sync with the same URL key, or, for a file without a URL, the same
+    /// content. It keeps its number and time, so buttons, digests and alerts follow the
+    /// article, not its path (a move sends nothing again).
+    fn moved_from(&mut self, prepared: &Prepared) -> Option<&'a Indexed> {
+        let identity = match &prepared.article.url_key {
+            Some(url_key) => url_key.as_str(),
+            None => prepared.article.content_key.as_str(),
+        };
+        self.removed.remove(identity)
     }
 
+    /// The ingest number and time of a document: those of the one it replaces or continues,
+    /// else a new one (see `new_number`).
     fn number(&mut self, key: &str, old: Option<&Indexed>, moved: Option<&Indexed>) -> (u64, i64) {
         match (old, moved) {
             (None, Some(o)) => {
@@ -1075,6 +1087,7 @@ fn to_document(f: &schema::Fields, file: &SeedFile, p: Prepared, stamp: Stamp) -
     doc.text(f.source, a.source);
     doc.text(f.url, a.url);
     doc.text(f.url_key, a.url_key.unwrap_or_default());
+    doc.text(f.content_key, a.content_key);
     doc.i64(f.date, date_key(a.date));
     doc.i64(f.fetch_date, date_key(a.fetch_date));
     doc.u64(f.mtime, file.mtime);
@@ -1106,7 +1119,11 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
     let mut out = HashMap::with_capacity(searcher.num_docs() as usize);
     for segment in searcher.segment_readers() {
         let ff = segment.fast_fields();
-        let (Some(keys), Some(urls)) = (ff.str(names::KEY)?, ff.str(names::URL_KEY)?) else {
+        let (Some(keys), Some(urls), Some(contents)) = (
+            ff.str(names::KEY)?,
+            ff.str(names::URL_KEY)?,
+            ff.str(names::CONTENT_KEY)?,
+        ) else {
             continue;
         };
         let mtime = ff.u64(names::MTIME)?;
@@ -1119,6 +1136,7 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
         // decompress a dictionary block per document.
         let key_terms = all_terms(&keys)?;
         let url_terms = all_terms(&urls)?;
+        let content_terms = all_terms(&contents)?;
         for doc in segment.doc_ids_alive() {
             let Some(key) = keys
                 .term_ords(doc)
@@ -1133,6 +1151,12 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
                 .and_then(|o| url_terms.get(o as usize))
                 .cloned()
                 .unwrap_or_default();
+            let content_key = contents
+                .term_ords(doc)
+                .next()
+                .and_then(|o| content_terms.get(o as usize))
+                .cloned()
+                .unwrap_or_default();
             out.insert(
                 key.clone(),
                 Indexed {
@@ -1141,6 +1165,7 @@ fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<String, Indexed
                     seq: seq.first(doc).unwrap_or(0),
                     indexed_at: indexed_at.first(doc).unwrap_or(0),
                     url_key,
+                    content_key,
                     text: text_state
                         .first(doc)
                         .is_none_or(|c| TextState::from_code(c) == TextState::Text),
