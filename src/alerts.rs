@@ -11,6 +11,7 @@
 //! send is tried again at the next pass; an article already recorded is never sent again,
 //! whichever alert matches it later.
 
+use crate::service::metrics::metrics;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -405,6 +406,12 @@ async fn send_bundle(alerts: &Alerts, sender: &dyn DigestSender, bundle: &Bundle
             chat_id = new_id;
             result = sender.send_html(chat_id, part).await;
         }
+        let counted = if matches!(result, Delivery::Sent(_)) {
+            "sent"
+        } else {
+            "failed"
+        };
+        metrics().alerts.with_label_values(&[counted]).inc();
         match result {
             Delivery::Sent(_) => {
                 // Recorded at once: if a later part fails, the next pass sends only the

@@ -14,7 +14,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         var,
         message: message.into(),

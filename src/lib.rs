@@ -19,6 +19,7 @@ pub mod rescan;
 pub mod schedule;
 pub mod scheduler;
 pub mod search;
+pub mod service;
 pub mod shelf;
 pub mod store;
 pub mod story;

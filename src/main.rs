@@ -7,6 +7,8 @@ use jianbao::app::App;
 use jianbao::config::{self, Settings};
 use jianbao::index::SearchIndex;
 use jianbao::search::{SearchOptions, Sort};
+use jianbao::service::health::{self, Checks, Signals};
+use jianbao::service::{LogFormat, Service};
 use jianbao::store::{InstanceLock, Store};
 
 /// 简报 jianbao: search and daily digests over a folder of Chinese articles, on Telegram and
@@ -85,9 +87,24 @@ fn main() -> ExitCode {
     limit_malloc_arenas();
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    let token = matches!(cli.command, Command::Serve)
-        .then(|| std::env::var("TELOXIDE_TOKEN").unwrap_or_default());
-    init_logging(&cli.command, token.unwrap_or_default());
+    let secrets: Vec<String> = if matches!(cli.command, Command::Serve) {
+        ["TELOXIDE_TOKEN", "WEBHOOK_SECRET"]
+            .iter()
+            .filter_map(|k| std::env::var(k).ok())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let format = match jianbao::service::log_format(std::env::var("LOG_FORMAT").ok().as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&cli.command, secrets, format);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -115,8 +132,9 @@ fn limit_malloc_arenas() {
     }
 }
 
-/// Logs go to stderr; with the token scrubbed from every line, whatever library wrote it.
-fn init_logging(command: &Command, token: String) {
+/// Logs go to stderr, as text or JSON lines (`LOG_FORMAT`); with the token and the webhook
+/// secret scrubbed from every line, whatever library wrote it.
+fn init_logging(command: &Command, secrets: Vec<String>, format: LogFormat) {
     let default = match command {
         Command::Search { .. }
         | Command::Show { .. }
@@ -127,32 +145,40 @@ fn init_logging(command: &Command, token: String) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let token = Arc::new(token.trim().to_owned());
-    tracing_subscriber::fmt()
+    let secrets = Arc::new(secrets);
+    let writer = move || RedactingWriter {
+        secrets: secrets.clone(),
+        out: std::io::stderr(),
+    };
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(move || RedactingWriter {
-            token: token.clone(),
-            out: std::io::stderr(),
-        })
-        .with_target(false)
+        .with_writer(writer)
+        .with_target(false);
+    match format {
         // Colours only on a terminal: journald, `2>log` and pipes get plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // One object per line: timestamp, level, fields (message included), span.
+        LogFormat::Json => builder.json().with_current_span(false).init(),
+    }
 }
 
 struct RedactingWriter {
-    token: Arc<String>,
+    secrets: Arc<Vec<String>>,
     out: std::io::Stderr,
 }
 
 impl std::io::Write for RedactingWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.token.is_empty() {
+        if self.secrets.is_empty() {
             return self.out.write(buf);
         }
-        let text = String::from_utf8_lossy(buf);
-        self.out
-            .write_all(config::redact(&text, &self.token).as_bytes())?;
+        let mut text = String::from_utf8_lossy(buf).into_owned();
+        for secret in self.secrets.iter() {
+            text = config::redact(&text, secret);
+        }
+        self.out.write_all(text.as_bytes())?;
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -333,6 +359,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     let settings = Settings::from_env()?;
+    let service = Service::from_env()?;
     let token = config::token()?;
     let api_url = config::api_url()?;
     let _lock = InstanceLock::acquire(&data_dir).map_err(anyhow::Error::msg)?;
@@ -340,16 +367,53 @@ fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     let index = Arc::new(open_index(&seeds_dir, &data_dir)?);
     let store = Arc::new(Store::open(&data_dir)?);
     let rescan_every = std::time::Duration::from_secs(settings.seeds_rescan_secs);
-    let app = Arc::new(App::new(index.clone(), store, settings, seeds_dir.clone()));
+    let app = Arc::new(App::new(
+        index.clone(),
+        store.clone(),
+        settings,
+        seeds_dir.clone(),
+    ));
     let runtime = tokio::runtime::Runtime::new()?;
     let served = runtime.block_on(async move {
         let mut bot = teloxide::Bot::new(token.clone());
         if let Some(url) = api_url {
             bot = bot.set_api_url(url);
         }
-        let outbox = Arc::new(jianbao::bot::Outbox::new(bot, token.clone()));
-        let running = jianbao::bot::start(app.clone(), outbox.clone(), &token).await?;
+        let outbox = Arc::new(jianbao::bot::Outbox::new(bot.clone(), token.clone()));
+        let signals = Signals::new();
+        let running = jianbao::bot::start_with(
+            app.clone(),
+            outbox.clone(),
+            &token,
+            &service.updates,
+            signals.clone(),
+        )
+        .await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut service_tasks = vec![tokio::spawn(jianbao::bot::probe(
+            bot,
+            token.clone(),
+            service.updates.clone(),
+            signals.clone(),
+            stop_rx.clone(),
+        ))];
+        if let Some(listen) = service.metrics_listen {
+            let router = health::router(Checks {
+                index: index.clone(),
+                store,
+                signals,
+            });
+            // Bound before serving, so a taken port is a start-up error, not a log line.
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("METRICS_LISTEN {listen}: cannot listen: {e}"))?;
+            let stop = stop_rx.clone();
+            service_tasks.push(tokio::spawn(async move {
+                if let Err(e) = health::serve(listener, router, stop).await {
+                    tracing::error!("health and metrics server failed: {e}");
+                }
+            }));
+        }
         let scheduler = jianbao::scheduler::Scheduler::new(app.subscriptions(), outbox.clone());
         let alerts = app.alerts();
         let arrived = alerts.clone();
@@ -374,7 +438,7 @@ fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
         tracing::info!("stopping");
         let _ = stop_tx.send(true);
         running.stop().await;
-        for task in tasks {
+        for task in tasks.into_iter().chain(service_tasks) {
             let _ = task.await;
         }
         anyhow::Ok(())

@@ -6,6 +6,7 @@
 //! the record means that digest is sent again at the next start (at most one duplicate); a
 //! failure before Telegram accepted it means it is tried again, so none is ever skipped.
 
+use crate::service::metrics::metrics;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -198,6 +199,12 @@ async fn deliver(
             migrated = true;
             result = sender.send_html(chat_id, part.clone()).await;
         }
+        let counted = if matches!(result, Delivery::Sent(_)) {
+            "sent"
+        } else {
+            "failed"
+        };
+        metrics().digests.with_label_values(&[counted]).inc();
         match result {
             Delivery::Sent(_) => {}
             Delivery::Gone(reason) => {

@@ -4,6 +4,7 @@
 pub mod outbox;
 pub mod pacer;
 pub mod queue;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -22,6 +23,9 @@ pub use queue::{ChatQueues, InFlight, Job};
 
 use crate::app::{App, CallbackOutcome, ChatKind, Incoming, command};
 use crate::config::redact;
+use crate::service::Updates;
+use crate::service::health::{self, Signals};
+use crate::service::metrics::metrics;
 
 type HandlerResult = Result<(), anyhow::Error>;
 
@@ -29,6 +33,7 @@ type HandlerResult = Result<(), anyhow::Error>;
 /// posts are not handled, so they cannot be used to slip commands past the checks.
 pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
+        .inspect(|update: Update| metrics().update(update_kind(&update)))
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_callback_query().endpoint(on_callback))
         .branch(Update::filter_inline_query().endpoint(on_inline))
@@ -41,6 +46,7 @@ async fn on_message(
     limit: Arc<CoreLimit>,
     msg: Message,
 ) -> HandlerResult {
+    let received = std::time::Instant::now();
     let Some(text) = msg.text() else {
         return Ok(());
     };
@@ -100,7 +106,7 @@ async fn on_message(
         .await?;
     // Handed over, not awaited: the chat's pace must not hold this chat's update worker.
     for reply in replies {
-        if !queues.push(chat_id, Job::Send(reply)) {
+        if !queues.push_received(chat_id, Job::Send(reply), received) {
             queues.dropped(chat_id);
         }
     }
@@ -299,11 +305,17 @@ struct RedactingErrorHandler {
     what: &'static str,
     /// Polling errors are retried by teloxide (a network blip is not an error of ours).
     warn_only: bool,
+    /// Hears of failed polls.
+    signals: Option<Arc<Signals>>,
 }
 
 impl<E: std::fmt::Debug + Send + Sync + 'static> ErrorHandler<E> for RedactingErrorHandler {
     fn handle_error(self: Arc<Self>, error: E) -> futures_util::future::BoxFuture<'static, ()> {
         let text = redact(&format!("{error:?}"), &self.token);
+        if let Some(signals) = &self.signals {
+            signals.poll_failed(text.clone());
+            metrics().api_errors.with_label_values(&["polling"]).inc();
+        }
         if self.warn_only {
             tracing::warn!("{}: {text}", self.what);
         } else {
@@ -320,6 +332,8 @@ pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 pub struct Running {
     shutdown: ShutdownToken,
     handle: tokio::task::JoinHandle<()>,
+    /// The webhook's HTTP server (webhook mode).
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -330,6 +344,7 @@ impl Running {
         let handle = self.handle;
         let abort = handle.abort_handle();
         let shutdown = self.shutdown;
+        let server = self.server;
         let stopped = async move {
             // Before dispatching has started, shutdown() refuses: retry briefly.
             for _ in 0..200 {
@@ -342,6 +357,9 @@ impl Running {
                 }
             }
             let _ = handle.await;
+            if let Some(server) = server {
+                let _ = server.await;
+            }
         };
         if tokio::time::timeout(STOP_GRACE, stopped).await.is_err() {
             tracing::warn!(
@@ -389,8 +407,20 @@ fn worker_key(update: &Update) -> Option<i64> {
         .or_else(|| update.from().map(|u| u.id.0 as i64))
 }
 
-/// Starts the bot: learns its name, registers the command menu, then polls.
+/// Starts the bot on long polling: learns its name, registers the command menu, then polls.
 pub async fn start(app: Arc<App>, outbox: Arc<Outbox>, token: &str) -> anyhow::Result<Running> {
+    start_with(app, outbox, token, &Updates::Polling, Signals::new()).await
+}
+
+/// Starts the bot with updates from `updates` (long polling or a webhook); `signals` hears of
+/// failed polls (for `/healthz`).
+pub async fn start_with(
+    app: Arc<App>,
+    outbox: Arc<Outbox>,
+    token: &str,
+    updates: &Updates,
+    signals: Arc<Signals>,
+) -> anyhow::Result<Running> {
     let bot = outbox.bot().clone();
     let me = bot.get_me().await.map_err(|e| {
         anyhow::anyhow!(
@@ -427,21 +457,119 @@ pub async fn start(app: Arc<App>, outbox: Arc<Outbox>, token: &str) -> anyhow::R
             token: token.to_owned(),
             what: "update handler failed",
             warn_only: false,
+            signals: None,
         }))
         .build();
     let shutdown = dispatcher.shutdown_token();
-    let listener = Polling::builder(poller).timeout(POLL_TIMEOUT).build();
     let listener_errors = Arc::new(RedactingErrorHandler {
         token: token.to_owned(),
         what: "polling failed (retrying)",
         warn_only: true,
+        signals: Some(signals),
     });
-    let handle = tokio::spawn(async move {
-        dispatcher
-            .dispatch_with_listener(listener, listener_errors)
-            .await;
-    });
-    Ok(Running { shutdown, handle })
+    match updates {
+        Updates::Polling => {
+            // Telegram refuses getUpdates while a webhook is set: coming back from webhook
+            // mode deletes it (pending updates are kept and polled).
+            let listener = Polling::builder(poller)
+                .timeout(POLL_TIMEOUT)
+                .delete_webhook()
+                .await
+                .build();
+            let handle = tokio::spawn(async move {
+                dispatcher
+                    .dispatch_with_listener(listener, listener_errors)
+                    .await;
+            });
+            Ok(Running {
+                shutdown,
+                handle,
+                server: None,
+            })
+        }
+        Updates::Webhook(hook) => {
+            let (listener, stopped, router) = webhook::listener(&bot, hook, token).await?;
+            let tcp = tokio::net::TcpListener::bind(hook.listen)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("WEBHOOK_LISTEN {}: cannot listen: {e}", hook.listen)
+                })?;
+            // Serves until the listener is stopped (the dispatcher's shutdown), which deletes
+            // the webhook: Telegram keeps what arrives meanwhile for the next start.
+            let server = tokio::spawn(async move {
+                if let Err(e) = axum::serve(tcp, router)
+                    .with_graceful_shutdown(stopped)
+                    .await
+                {
+                    tracing::error!("webhook server failed: {e}");
+                }
+            });
+            let handle = tokio::spawn(async move {
+                dispatcher
+                    .dispatch_with_listener(listener, listener_errors)
+                    .await;
+            });
+            Ok(Running {
+                shutdown,
+                handle,
+                server: Some(server),
+            })
+        }
+    }
+}
+
+/// Probes the Bot API every `PROBE_EVERY` (`getWebhookInfo`) for `/healthz`: it answers, and
+/// its webhook is what `updates` expects, with no delivery error since the last update.
+pub async fn probe(
+    bot: Bot,
+    token: String,
+    updates: Updates,
+    signals: Arc<Signals>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match bot.get_webhook_info().await {
+            Ok(info) => signals.probed(webhook_problem(&info, &updates)),
+            Err(e) => signals.probe_failed(redact(&e.to_string(), &token)),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(health::PROBE_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// What a `getWebhookInfo` answer says is wrong for `updates`, if anything.
+fn webhook_problem(info: &teloxide::types::WebhookInfo, updates: &Updates) -> Option<String> {
+    match updates {
+        Updates::Polling => info
+            .url
+            .as_ref()
+            .map(|url| format!("a webhook is set ({url}): polling gets nothing")),
+        Updates::Webhook(hook) => {
+            if info.url.as_ref() != Some(&hook.url) {
+                return Some("the webhook is not set at Telegram".to_owned());
+            }
+            let last_update = metrics().last_update_timestamp.get();
+            match (info.last_error_date, &info.last_error_message) {
+                (Some(at), Some(message)) if at.timestamp() > last_update => Some(format!(
+                    "Telegram could not deliver to the webhook at {at}: {message}"
+                )),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// The kind of an update, as the metrics count it.
+fn update_kind(update: &Update) -> &'static str {
+    use teloxide::types::UpdateKind;
+    match &update.kind {
+        UpdateKind::Message(_) => "message",
+        UpdateKind::CallbackQuery(_) => "callback_query",
+        UpdateKind::InlineQuery(_) => "inline_query",
+        _ => "other",
+    }
 }
 
 #[cfg(test)]

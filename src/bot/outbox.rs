@@ -20,6 +20,7 @@ use super::pacer::{Pacer, Priority};
 use crate::app::{Document, Reply};
 use crate::config::redact;
 use crate::render::html_to_plain;
+use crate::service::metrics::metrics;
 use crate::shelf::DocumentBytes;
 
 pub use crate::scheduler::Delivery;
@@ -195,11 +196,22 @@ impl Outbox {
         let mut server_errors = 0;
         loop {
             self.wait_turn(chat_id, priority).await;
-            match make().await {
+            let result = make().await;
+            if let Err(e) = &result {
+                metrics()
+                    .api_errors
+                    .with_label_values(&[error_kind(e)])
+                    .inc();
+            }
+            match result {
                 Err(RequestError::RetryAfter(wait))
                     if flood_waits < MAX_RETRY_AFTER && wait.duration() <= MAX_RETRY_WAIT =>
                 {
                     flood_waits += 1;
+                    metrics().retry_after_waits.inc();
+                    metrics()
+                        .retry_after_seconds
+                        .inc_by(wait.duration().as_secs_f64());
                     tracing::warn!(
                         "chat {chat_id}: flood limit, retrying after {} s",
                         wait.seconds()
@@ -236,6 +248,20 @@ impl Outbox {
                 Delivery::Failed(text)
             }
         }
+    }
+}
+
+/// The kind of a failed Bot API call, as the metrics count it.
+fn error_kind(e: &RequestError) -> &'static str {
+    match e {
+        RequestError::RetryAfter(_) => "retry_after",
+        RequestError::MigrateToChatId(_) => "migrated",
+        RequestError::Api(api) if is_gone(api) => "chat_gone",
+        RequestError::Api(api) if is_forbidden(api) => "forbidden",
+        e if is_server_error(e) => "server",
+        RequestError::Network(_) | RequestError::Io(_) => "network",
+        RequestError::Api(_) => "bad_request",
+        _ => "other",
     }
 }
 

@@ -8,11 +8,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use teloxide::types::MessageId;
 
-use super::Outbox;
+use super::{Delivery, Outbox};
 use crate::app::Reply;
+use crate::service::metrics::metrics;
 
 /// Replies that may wait for one chat. Telegram lets a chat receive about one message a
 /// second, so ten queued replies are ten seconds of backlog (a pasted list of queries still
@@ -32,7 +34,8 @@ pub enum Job {
 
 #[derive(Default)]
 struct ChatState {
-    jobs: VecDeque<Job>,
+    /// Each job with when its update reached the handler (for the reply latency metric).
+    jobs: VecDeque<(Job, Instant)>,
     /// A reply is being delivered right now (it no longer sits in `jobs`).
     busy: bool,
     /// The flood notice is queued or sent for this backlog; cleared when the chat catches up.
@@ -74,6 +77,11 @@ impl ChatQueues {
     /// Queues a job. Returns false (and drops it) when the chat's backlog is full; an edit of
     /// a message that already has an edit waiting replaces that edit instead.
     pub fn push(self: &Arc<Self>, chat_id: i64, job: Job) -> bool {
+        self.push_received(chat_id, job, Instant::now())
+    }
+
+    /// [`ChatQueues::push`] of the answer to an update that reached its handler at `received`.
+    pub fn push_received(self: &Arc<Self>, chat_id: i64, job: Job, received: Instant) -> bool {
         let mut chats = self.chats();
         let fresh = !chats.contains_key(&chat_id);
         let state = chats.entry(chat_id).or_default();
@@ -81,8 +89,8 @@ impl ChatQueues {
             let pending = state
                 .jobs
                 .iter_mut()
-                .find(|j| matches!(j, Job::Edit(other, _) if other == id));
-            if let Some(Job::Edit(_, old)) = pending {
+                .find(|(j, _)| matches!(j, Job::Edit(other, _) if other == id));
+            if let Some((Job::Edit(_, old), _)) = pending {
                 *old = reply.clone();
                 return true;
             }
@@ -90,7 +98,7 @@ impl ChatQueues {
         if state.load() >= MAX_BACKLOG {
             return false;
         }
-        state.jobs.push_back(job);
+        state.jobs.push_back((job, received));
         if fresh {
             self.spawn_drain(chat_id);
         }
@@ -103,12 +111,15 @@ impl ChatQueues {
         let mut chats = self.chats();
         let fresh = !chats.contains_key(&chat_id);
         let state = chats.entry(chat_id).or_default();
+        metrics().flood_dropped.inc();
         if state.noticed {
             return;
         }
         state.noticed = true;
         tracing::info!("chat {chat_id}: too many messages, dropping the excess");
-        state.jobs.push_back(Job::Send(Reply::text(FLOOD_NOTICE)));
+        state
+            .jobs
+            .push_back((Job::Send(Reply::text(FLOOD_NOTICE)), Instant::now()));
         if fresh {
             self.spawn_drain(chat_id);
         }
@@ -119,14 +130,15 @@ impl ChatQueues {
     fn spawn_drain(self: &Arc<Self>, chat_id: i64) {
         let queues = self.clone();
         tokio::spawn(async move {
-            while let Some(job) = queues.next_job(chat_id) {
-                match job {
-                    Job::Send(reply) => {
-                        queues.outbox.send(chat_id, &reply).await;
-                    }
-                    Job::Edit(id, reply) => {
-                        queues.outbox.edit(chat_id, id, &reply).await;
-                    }
+            while let Some((job, received)) = queues.next_job(chat_id) {
+                let delivery = match job {
+                    Job::Send(reply) => queues.outbox.send(chat_id, &reply).await,
+                    Job::Edit(id, reply) => queues.outbox.edit(chat_id, id, &reply).await,
+                };
+                if matches!(delivery, Delivery::Sent(_)) {
+                    metrics()
+                        .reply_seconds
+                        .observe(received.elapsed().as_secs_f64());
                 }
             }
         });
@@ -134,7 +146,7 @@ impl ChatQueues {
 
     /// The next job of a chat, or None after removing the chat's empty entry (under the same
     /// lock as `push`, so a job pushed meanwhile starts a new drain task).
-    fn next_job(&self, chat_id: i64) -> Option<Job> {
+    fn next_job(&self, chat_id: i64) -> Option<(Job, Instant)> {
         let mut chats = self.chats();
         let state = chats.get_mut(&chat_id)?;
         match state.jobs.pop_front() {

@@ -283,6 +283,11 @@ impl SearchIndex {
                 .reload()
                 .map_err(|source| self.tantivy_error(source))?;
         }
+        crate::service::metrics::metrics().synced(
+            report.elapsed,
+            report.total,
+            report.chrome_lines,
+        );
         Ok(report)
     }
 

@@ -14,6 +14,20 @@ use serde_json::Value;
 
 use super::{FakeApi, check_telegram_html, text_message};
 
+/// Long polling, or a webhook the fake posts updates to: the test crate `webhook_mode` runs
+/// the acceptance tests of `bot.rs` with the webhook (the same tests, the other mode).
+pub fn updates_mode() -> jianbao::service::Updates {
+    if env!("CARGO_CRATE_NAME") != "webhook_mode" {
+        return jianbao::service::Updates::Polling;
+    }
+    let port = super::http::free_port();
+    jianbao::service::Updates::Webhook(jianbao::service::Webhook {
+        url: url::Url::parse(&format!("http://127.0.0.1:{port}/tg/hook")).expect("a URL"),
+        listen: ([127, 0, 0, 1], port).into(),
+        secret: "test-secret_123".to_owned(),
+    })
+}
+
 /// How long a test waits for a reply before it fails.
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -54,9 +68,15 @@ impl BotHarness {
         ));
         let outbox = Arc::new(Outbox::new(self.fake.bot(), FakeApi::TOKEN.to_owned()));
         self.running = Some(
-            jianbao::bot::start(app, outbox, FakeApi::TOKEN)
-                .await
-                .expect("start bot"),
+            jianbao::bot::start_with(
+                app,
+                outbox,
+                FakeApi::TOKEN,
+                &updates_mode(),
+                jianbao::service::health::Signals::new(),
+            )
+            .await
+            .expect("start bot"),
         );
     }
 

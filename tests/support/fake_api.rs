@@ -146,6 +146,11 @@ struct ServerState {
     rate_limit: Option<u32>,
     /// Files sent are recorded by length only (benches that send hundreds of big files).
     forget_file_contents: bool,
+    /// The webhook set with setWebhook: its URL and secret token. While one is set,
+    /// getUpdates answers 409, as Telegram does.
+    webhook: Option<(String, Option<String>)>,
+    /// While a webhook is set: the queue of updates its delivery task posts, in order.
+    deliveries: Option<tokio::sync::mpsc::UnboundedSender<Value>>,
     /// Acceptance times of sendMessage calls within the last second.
     recent_sends: VecDeque<Instant>,
     rate_violations: usize,
@@ -252,7 +257,14 @@ impl FakeApi {
                 }
                 None => panic!("push_update: an update must be a JSON object, got {update}"),
             }
-            st.updates.push_back(update);
+            // With a webhook set, Telegram posts the update instead of keeping it for
+            // getUpdates.
+            match &st.deliveries {
+                Some(queue) => {
+                    let _ = queue.send(update);
+                }
+                None => st.updates.push_back(update),
+            }
         }
         self.inner.updates_pushed.notify_waiters();
     }
@@ -313,9 +325,12 @@ impl FakeApi {
             let recorded = self.inner.request_recorded.notified();
             tokio::pin!(recorded);
             recorded.as_mut().enable();
+            // Taken by a poll, or posted to the webhook (recorded as `webhook` with the
+            // offset it confirms).
             let confirmed = self
                 .requests_for("getupdates")
                 .iter()
+                .chain(self.requests_for("webhook").iter())
                 .filter_map(|r| r.params["offset"].as_i64())
                 .max()
                 .unwrap_or(0);
@@ -378,6 +393,11 @@ impl FakeApi {
     /// Records sent files by their length only, not their content.
     pub fn forget_file_contents(&self) {
         self.state().forget_file_contents = true;
+    }
+
+    /// The webhook set now (URL, secret token), if any.
+    pub fn webhook(&self) -> Option<(String, Option<String>)> {
+        self.state().webhook.clone()
     }
 
     /// How many 429s [`FakeApi::enforce_global_rate`] produced.
@@ -668,7 +688,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn answer_method(inner: &Inner, method: &str, params: Value, at: Instant) -> Answer {
+async fn answer_method(inner: &Arc<Inner>, method: &str, params: Value, at: Instant) -> Answer {
     // Faults come first, in the order: queued per-method, per-chat, rate.
     let queued = inner
         .lock()
@@ -685,6 +705,14 @@ async fn answer_method(inner: &Inner, method: &str, params: Value, at: Instant) 
         }
     }
 
+    if method == "getupdates" && inner.lock().webhook.is_some() {
+        let answer = Answer::error(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+        );
+        inner.record(method, params, at, answer.status);
+        return answer;
+    }
     if method == "getupdates" {
         // A long poll is recorded when it arrives, as Telegram sees it: tests wait for "the
         // bot is polling" and read the offset it confirms without waiting out the poll.
@@ -717,8 +745,95 @@ async fn hang(fault: &Fault) {
     }
 }
 
+/// Posts updates to the webhook one after another, as Telegram does, with the secret token;
+/// each post is recorded as `webhook` (`offset`: the next update id, as a poll would confirm;
+/// `status`: the bot's answer). Ends when the webhook is deleted or replaced.
+async fn deliver(
+    inner: Arc<Inner>,
+    url: String,
+    secret: Option<String>,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<Value>,
+) {
+    let Ok(parsed) = url::Url::parse(&url) else {
+        return;
+    };
+    let Some(addr) = parsed
+        .socket_addrs(|| Some(80))
+        .ok()
+        .and_then(|a| a.into_iter().next())
+    else {
+        return;
+    };
+    // Like Telegram with several connections (its default `max_connections` is 40): updates
+    // of one chat in order, chats independently of each other.
+    let connections = Arc::new(tokio::sync::Semaphore::new(40));
+    let mut chats: HashMap<i64, tokio::sync::mpsc::UnboundedSender<Value>> = HashMap::new();
+    while let Some(update) = queue.recv().await {
+        let key = update_chat_key(&update);
+        let worker = chats.entry(key).or_insert_with(|| {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+            let (inner, parsed, secret, connections) = (
+                inner.clone(),
+                parsed.clone(),
+                secret.clone(),
+                connections.clone(),
+            );
+            tokio::spawn(async move {
+                while let Some(update) = rx.recv().await {
+                    let _permit = connections.acquire().await;
+                    post_update(&inner, addr, parsed.path(), secret.as_deref(), update).await;
+                }
+            });
+            tx
+        });
+        let _ = worker.send(update);
+    }
+}
+
+/// The chat (or, without one, the user) an update belongs to.
+fn update_chat_key(update: &Value) -> i64 {
+    for kind in [
+        "message",
+        "edited_message",
+        "callback_query",
+        "inline_query",
+    ] {
+        let u = &update[kind];
+        if let Some(id) = u["chat"]["id"]
+            .as_i64()
+            .or_else(|| u["message"]["chat"]["id"].as_i64())
+            .or_else(|| u["from"]["id"].as_i64())
+        {
+            return id;
+        }
+    }
+    0
+}
+
+async fn post_update(
+    inner: &Arc<Inner>,
+    addr: SocketAddr,
+    path: &str,
+    secret: Option<&str>,
+    update: Value,
+) {
+    let id = update["update_id"].as_i64().unwrap_or(0);
+    let body = update.to_string();
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(s) = secret {
+        headers.push(("X-Telegram-Bot-Api-Secret-Token", s));
+    }
+    let (status, _) = super::http::request(addr, "POST", path, &headers, body.as_bytes()).await;
+    inner.record(
+        "webhook",
+        json!({ "offset": id + 1, "update": update }),
+        Instant::now(),
+        status,
+    );
+}
+
 /// Methods answered from fixed data or the configured chat members.
-fn simple_method(inner: &Inner, method: &str, params: &Value) -> Answer {
+fn simple_method(inner: &Arc<Inner>, method: &str, params: &Value) -> Answer {
     match method {
         "getme" => Answer::ok(json!({
             "id": BOT_ID,
@@ -731,11 +846,40 @@ fn simple_method(inner: &Inner, method: &str, params: &Value) -> Answer {
             "can_connect_to_business": false,
             "has_main_web_app": false,
         })),
-        "getwebhookinfo" => Answer::ok(json!({
-            "url": "",
-            "has_custom_certificate": false,
-            "pending_update_count": 0,
-        })),
+        "getwebhookinfo" => {
+            let url = inner.lock().webhook.as_ref().map(|(u, _)| u.clone());
+            Answer::ok(json!({
+                "url": url.unwrap_or_default(),
+                "has_custom_certificate": false,
+                "pending_update_count": 0,
+            }))
+        }
+        "setwebhook" => {
+            let Some(url) = params.get("url").and_then(Value::as_str) else {
+                return Answer::bad_request("url is required");
+            };
+            let secret = params
+                .get("secret_token")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let mut st = inner.lock();
+            // What was waiting for getUpdates goes to the webhook now.
+            for update in st.updates.drain(..) {
+                let _ = tx.send(update);
+            }
+            st.webhook = Some((url.to_owned(), secret.clone()));
+            st.deliveries = Some(tx);
+            drop(st);
+            tokio::spawn(deliver(inner.clone(), url.to_owned(), secret, rx));
+            Answer::ok(json!(true))
+        }
+        "deletewebhook" => {
+            let mut st = inner.lock();
+            st.webhook = None;
+            st.deliveries = None;
+            Answer::ok(json!(true))
+        }
         "getchatmember" => {
             let (Some(chat), Some(user)) = (chat_id_of(params), int_param(params, "user_id"))
             else {

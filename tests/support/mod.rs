@@ -14,6 +14,7 @@
 pub mod bot_harness;
 pub mod cli;
 pub mod fake_api;
+pub mod http;
 pub mod ram_index;
 pub mod telegram_html;
 
