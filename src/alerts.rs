@@ -338,14 +338,17 @@ pub async fn push_once(
     sender: &Arc<dyn DigestSender>,
     last_sent: &mut HashMap<i64, Instant>,
 ) -> usize {
-    push_pass(alerts, sender, last_sent).await.0
+    let (_keep, never) = tokio::sync::watch::channel(false);
+    push_pass(alerts, sender, last_sent, &never).await.0
 }
 
 /// [`push_once`], and when the first chat that had to wait for its spacing may be sent to.
+/// Once `stop` is true no new bundle is started (those being sent finish and are recorded).
 async fn push_pass(
     alerts: &Arc<Alerts>,
     sender: &Arc<dyn DigestSender>,
     last_sent: &mut HashMap<i64, Instant>,
+    stop: &tokio::sync::watch::Receiver<bool>,
 ) -> (usize, Option<Instant>) {
     let service = alerts.clone();
     let pending = match tokio::task::spawn_blocking(move || service.pending(None)).await {
@@ -372,7 +375,14 @@ async fn push_pass(
             deferred = Some(deferred.map_or(ready, |d| d.min(ready)));
             continue;
         }
-        let permit = semaphore.clone().acquire_owned().await;
+        let mut stopping = stop.clone();
+        let permit = tokio::select! {
+            permit = semaphore.clone().acquire_owned() => permit,
+            _ = stopping.wait_for(|s| *s) => break,
+        };
+        if *stop.borrow() {
+            break;
+        }
         let (alerts, sender) = (alerts.clone(), sender.clone());
         tasks.spawn(async move {
             let _permit = permit;
@@ -469,7 +479,7 @@ pub async fn run(
 ) {
     let mut last_sent = HashMap::new();
     loop {
-        let (_, deferred) = push_pass(&alerts, &sender, &mut last_sent).await;
+        let (_, deferred) = push_pass(&alerts, &sender, &mut last_sent, &stop).await;
         // A chat that waited for its 20 s spacing is served when the spacing ends, not at the
         // next minute's pass.
         let wake = deferred.map_or(PASS_EVERY, |at| {

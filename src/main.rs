@@ -436,11 +436,23 @@ fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
         tracing::info!("serving; stop with Ctrl-C or SIGTERM");
         wait_for_signal().await;
         tracing::info!("stopping");
+        let deadline = tokio::time::Instant::now() + STOP_DEADLINE;
+        // The scheduler and alerts start no new send; those in flight finish and are
+        // recorded while the bot stops taking updates and drains its queued replies.
         let _ = stop_tx.send(true);
         running.stop().await;
-        for task in tasks.into_iter().chain(service_tasks) {
-            let _ = task.await;
+        let rest = async {
+            for task in tasks.into_iter().chain(service_tasks) {
+                let _ = task.await;
+            }
+        };
+        if tokio::time::timeout_at(deadline, rest).await.is_err() {
+            tracing::warn!(
+                "background work still running {} s after the stop; exiting",
+                STOP_DEADLINE.as_secs()
+            );
         }
+        tracing::info!("stopped");
         anyhow::Ok(())
     });
     // Blocking work still running (a sync, a search) must not hold the exit: dropping a
@@ -450,8 +462,12 @@ fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// How long the exit waits for blocking work after the bot stopped.
-const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+/// How long the exit waits for blocking work after the bot stopped (an index commit is
+/// atomic: a sync cut short is redone at the next start).
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// A stop ends within this (then `SHUTDOWN_WAIT`): under the 10 s service managers are
+/// told to allow, well under systemd's `TimeoutStopSec=20` of `deploy/jianbao.service`.
+const STOP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
 
 async fn prune_limiters(
     outbox: Arc<jianbao::bot::Outbox>,

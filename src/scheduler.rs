@@ -78,6 +78,18 @@ impl Scheduler {
 
     /// Delivers every digest owed at `now`; returns when the next one is due.
     pub async fn run_due(&self, now: DateTime<Utc>) -> (PassReport, Option<DateTime<Utc>>) {
+        let (_keep, never) = tokio::sync::watch::channel(false);
+        self.run_due_until(now, &never).await
+    }
+
+    /// [`Scheduler::run_due`], starting no new delivery once `stop` is true: a stop during a
+    /// fan-out lets the digests being sent finish and be recorded, and leaves the others
+    /// owed (sent first at the next start), so none is lost or sent twice.
+    pub async fn run_due_until(
+        &self,
+        now: DateTime<Utc>,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> (PassReport, Option<DateTime<Utc>>) {
         let subs = match self.subscriptions.active() {
             Ok(s) => s,
             Err(e) => {
@@ -97,7 +109,14 @@ impl Scheduler {
         let semaphore = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
         let mut tasks = tokio::task::JoinSet::new();
         for (sub, date) in due {
-            let permit = semaphore.clone().acquire_owned().await;
+            let mut stopping = stop.clone();
+            let permit = tokio::select! {
+                permit = semaphore.clone().acquire_owned() => permit,
+                _ = stopping.wait_for(|s| *s) => break,
+            };
+            if *stop.borrow() {
+                break;
+            }
             let (subscriptions, sender) = (self.subscriptions.clone(), self.sender.clone());
             tasks.spawn(async move {
                 let _permit = permit;
@@ -137,7 +156,7 @@ impl Scheduler {
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
             let now = Utc::now();
-            let (report, next) = self.run_due(now).await;
+            let (report, next) = self.run_due_until(now, &stop).await;
             if report != PassReport::default() {
                 tracing::info!("digests: {report:?}");
             }

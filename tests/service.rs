@@ -274,3 +274,128 @@ async fn back_to_polling_deletes_the_webhook_and_bad_settings_are_named() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let _ = child.wait();
 }
+
+/// `serve` on `seeds`/`data` in polling mode, or in webhook mode on `hook`.
+fn spawn_serve(fake: &FakeApi, seeds: &Path, data: &Path, hook: Option<SocketAddr>) -> Child {
+    let mut cmd = cli::command(seeds, data, &["serve"]);
+    cmd.env("TELOXIDE_TOKEN", FakeApi::TOKEN)
+        .env("TELOXIDE_API_URL", fake.url().to_string())
+        .env("RUST_LOG", "info");
+    if let Some(hook) = hook {
+        cmd.env("WEBHOOK_URL", format!("http://{hook}/tg/hook"))
+            .env("WEBHOOK_LISTEN", hook.to_string())
+            .env("WEBHOOK_SECRET", SECRET);
+    }
+    cmd.spawn().expect("spawn serve")
+}
+
+/// Digests sent to `chat` that the fake accepted.
+fn digests_to(fake: &FakeApi, chat: i64) -> usize {
+    fake.sent_texts(chat)
+        .iter()
+        .filter(|t| t.contains("简报"))
+        .count()
+}
+
+/// SIGTERM in the middle of a 300-chat digest fan-out and a 20-chat flood: the process exits
+/// within 10 s; after a restart every chat has had its digest exactly once.
+async fn a_stop_during_a_fan_out_loses_and_doubles_nothing(webhook: bool) {
+    const CHATS: i64 = 300;
+    let fake = FakeApi::start().await;
+    fake.enforce_global_rate(30);
+    let seeds = tempfile::tempdir().expect("seeds");
+    let data = tempfile::tempdir().expect("data");
+    write_corpus(seeds.path());
+    {
+        let store = jianbao::store::Store::open(data.path()).expect("store");
+        let created = chrono::Utc::now().timestamp() - 3 * 86_400;
+        for chat in 0..CHATS {
+            store
+                .upsert_subscription(
+                    30_000 + chat,
+                    chrono::NaiveTime::MIN,
+                    chrono_tz::UTC,
+                    "",
+                    created,
+                )
+                .expect("subscribe");
+        }
+    }
+    let hook: Option<SocketAddr> = webhook.then(|| ([127, 0, 0, 1], free_port()).into());
+    let mut child = spawn_serve(&fake, seeds.path(), data.path(), hook);
+    let stderr = cli::drain(child.stderr.take());
+    // The fan-out is under way: a fifth of the digests sent.
+    let started = Instant::now();
+    while (0..CHATS)
+        .map(|c| digests_to(&fake, 30_000 + c))
+        .sum::<usize>()
+        < 60
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "no fan-out");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for round in 0..10 {
+        for chat in 0..20 {
+            fake.push_update(text_message(
+                40_000 + chat,
+                "private",
+                40_000 + chat,
+                &format!("人工智能 {round}"),
+            ));
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let stopping = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        assert!(
+            stopping.elapsed() < Duration::from_secs(20),
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = stopping.elapsed();
+    let log = String::from_utf8_lossy(&stderr.join().expect("log")).into_owned();
+    assert!(took < Duration::from_secs(10), "stopped in {took:?}\n{log}");
+    let before: usize = (0..CHATS).map(|c| digests_to(&fake, 30_000 + c)).sum();
+    assert!(
+        before < CHATS as usize,
+        "the stop came after the fan-out ({before})"
+    );
+
+    let mut child = spawn_serve(&fake, seeds.path(), data.path(), hook);
+    let _stderr = cli::drain(child.stderr.take());
+    let started = Instant::now();
+    while (0..CHATS)
+        .filter(|c| digests_to(&fake, 30_000 + c) > 0)
+        .count()
+        < CHATS as usize
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "digests missing after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    let doubled: Vec<i64> = (0..CHATS)
+        .filter(|c| digests_to(&fake, 30_000 + c) != 1)
+        .collect();
+    assert!(
+        doubled.is_empty(),
+        "chats without exactly one digest: {doubled:?}"
+    );
+    assert_eq!(fake.rate_violations(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_during_a_fan_out_in_polling_mode() {
+    a_stop_during_a_fan_out_loses_and_doubles_nothing(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_during_a_fan_out_in_webhook_mode() {
+    a_stop_during_a_fan_out_loses_and_doubles_nothing(true).await;
+}

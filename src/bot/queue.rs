@@ -105,6 +105,19 @@ impl ChatQueues {
         true
     }
 
+    /// Waits until every queued reply is sent, `within` at most; returns how many were still
+    /// queued then (their drain tasks end with the runtime).
+    pub async fn settle(&self, within: std::time::Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left: usize = self.chats().values().map(ChatState::load).sum();
+            if left == 0 || tokio::time::Instant::now() >= deadline {
+                return left;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// A message was dropped: tell the chat once per flood. The notice may go past the
     /// backlog limit by one, so the flooder learns why answers stopped.
     pub fn dropped(self: &Arc<Self>, chat_id: i64) {
