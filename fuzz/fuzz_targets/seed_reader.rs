@@ -7,7 +7,8 @@
 //! a lone `![` that opens no image is text as written.
 //!
 //! Then boilerplate learning (`corpus::boilerplate`): the page's candidate lines are counted
-//! as if its source had posted it four times, so every one of them is learned, and the page is
+//! as if its source had posted it `SENTENCE_MIN_FILES` (10) times, so every one of them is
+//! learned, long sentences included (they need that many), and the page is
 //! read again with that set. It must parse again, and no learned line is left in its body,
 //! unless the guard kept the text whole (then the body is the first one) or the line is the
 //! article's structure (a table row of several cells, or a line followed by another line: text,
@@ -30,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Some(lines) = &parsed.lines {
         let mut stats = LineStats::default();
-        for _ in 0..boilerplate::SOURCE_MIN_FILES {
+        for _ in 0..boilerplate::SENTENCE_MIN_FILES {
             stats.add(lines);
         }
         let chrome = stats.learned();
