@@ -390,14 +390,16 @@ fn planted_files_cannot_censor_a_sentence_of_another_source() {
     assert!(jianbao(s, d, &["index"]).status.success());
     let show = stdout(&jianbao(s, d, &["show", "victim"]));
     assert!(show.contains(target), "censored:\n{show}");
-    let v = search_json(s, d, "\"违规收集用户的位置信息\"");
+    // Found in the victim's source (the planted files keep the sentence too: 8 files per
+    // made-up source are too few to learn a long sentence, and they fill the first page).
+    let v = search_json(s, d, "\"违规收集用户的位置信息\" source:真实媒体");
     let ids: Vec<&str> = v["hits"]
         .as_array()
         .expect("hits")
         .iter()
         .map(|h| h["id"].as_str().expect("id"))
         .collect();
-    assert!(ids.contains(&"victim"), "{v}");
+    assert_eq!(ids, ["victim"], "{v}");
 }
 
 /// The same attack under the victim's own `source:` (a one-article source): files that claim

@@ -501,12 +501,13 @@ pub async fn start_with(
             })
         }
         Updates::Webhook(hook) => {
-            let (listener, stopped, router) = webhook::listener(&bot, hook, token).await?;
+            // Listening before the hook is registered: Telegram may post at once.
             let tcp = tokio::net::TcpListener::bind(hook.listen)
                 .await
                 .map_err(|e| {
                     anyhow::anyhow!("WEBHOOK_LISTEN {}: cannot listen: {e}", hook.listen)
                 })?;
+            let (listener, stopped, router) = webhook::listener(&bot, hook, token).await?;
             // Serves until the listener is stopped (the dispatcher's shutdown), which deletes
             // the webhook: Telegram keeps what arrives meanwhile for the next start.
             let server = tokio::spawn(async move {

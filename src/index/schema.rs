@@ -154,6 +154,7 @@ mod tests {
             names::SOURCE_KEY,
             names::URL,
             names::URL_KEY,
+            names::CONTENT_KEY,
             names::DATE,
             names::FETCH_DATE,
             names::MTIME,
@@ -174,7 +175,7 @@ mod tests {
         }
         assert_eq!(
             schema.fields().count(),
-            24,
+            25,
             "a field without a name constant"
         );
     }
