@@ -431,22 +431,27 @@ fn serve(seeds_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
                 Arc::new(move || arrived.articles_arrived()),
                 stop_rx.clone(),
             )),
-            tokio::spawn(prune_limiters(outbox, stop_rx)),
+            tokio::spawn(prune_limiters(outbox.clone(), stop_rx)),
         ];
+        let stopping_outbox = outbox;
         tracing::info!("serving; stop with Ctrl-C or SIGTERM");
         wait_for_signal().await;
         tracing::info!("stopping");
         let deadline = tokio::time::Instant::now() + STOP_DEADLINE;
         // The scheduler and alerts start no new send; those in flight finish and are
-        // recorded while the bot stops taking updates and drains its queued replies.
+        // recorded (no longer held behind replies) while the bot stops taking updates and
+        // drains its queued replies.
+        stopping_outbox.stopping();
         let _ = stop_tx.send(true);
-        running.stop().await;
+        // Side by side: the fan-outs' sends in flight get the whole deadline, not what the
+        // bot's own stop leaves of it.
         let rest = async {
             for task in tasks.into_iter().chain(service_tasks) {
                 let _ = task.await;
             }
         };
-        if tokio::time::timeout_at(deadline, rest).await.is_err() {
+        let (_, rest) = tokio::join!(running.stop(), tokio::time::timeout_at(deadline, rest));
+        if rest.is_err() {
             tracing::warn!(
                 "background work still running {} s after the stop; exiting",
                 STOP_DEADLINE.as_secs()

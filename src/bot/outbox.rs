@@ -81,6 +81,12 @@ impl Outbox {
         self.global.acquire(priority, chat_id).await;
     }
 
+    /// The bot is stopping: sends already waiting (digests among them) go in order of arrival,
+    /// no longer replies first, so they finish and are recorded before the exit.
+    pub fn stopping(&self) {
+        self.global.stopping();
+    }
+
     /// Forgets the buckets of chats that have been quiet (keeps memory flat).
     pub fn prune(&self) {
         self.private_chats.retain_recent();

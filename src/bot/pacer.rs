@@ -52,6 +52,10 @@ struct State {
     arrivals: u64,
     /// Per chat: its decaying count of sends and when it was last updated.
     load: HashMap<i64, (f64, Instant)>,
+    /// Stopping: slots go by arrival alone, so digest sends already under way are not held
+    /// behind the replies drained at the stop (a send cut off by the exit after it reached
+    /// Telegram, but before it was recorded, would be sent again at the next start).
+    stopping: bool,
 }
 
 impl State {
@@ -70,9 +74,18 @@ impl State {
         }
     }
 
+    /// Whoever gets the next slot.
+    fn first(&self) -> Option<&Place> {
+        if self.stopping {
+            self.waiting.keys().min_by_key(|p| p.2)
+        } else {
+            self.waiting.keys().next()
+        }
+    }
+
     /// Wakes whoever is first now (it may take the slot, or sleep until it is due).
     fn wake_first(&self) {
-        if let Some(first) = self.waiting.values().next() {
+        if let Some(first) = self.first().and_then(|p| self.waiting.get(p)) {
             first.notify_one();
         }
     }
@@ -108,12 +121,20 @@ impl Pacer {
                 waiting: BTreeMap::new(),
                 arrivals: 0,
                 load: HashMap::new(),
+                stopping: false,
             }),
         }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The bot is stopping: from now on slots go in order of arrival (see `State::stopping`).
+    pub fn stopping(&self) {
+        let mut s = self.state();
+        s.stopping = true;
+        s.wake_first();
     }
 
     /// Waits for a slot to send one message to `chat_id`.
@@ -142,7 +163,7 @@ impl Pacer {
             let wait = {
                 let mut s = self.state();
                 let now = Instant::now();
-                let first = s.waiting.keys().next() == Some(&ticket.place);
+                let first = s.first() == Some(&ticket.place);
                 if !first {
                     None
                 } else if s.tat <= now + tolerance {
@@ -283,5 +304,30 @@ mod tests {
         )
         .await
         .unwrap();
+    }
+
+    #[tokio::test]
+    async fn when_stopping_waiting_digests_are_not_held_behind_replies() {
+        let pacer = std::sync::Arc::new(Pacer::new(20, 1));
+        pacer.acquire(Priority::Bulk, 1).await;
+        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        // A digest waits first, then replies arrive.
+        for (i, priority) in [Priority::Bulk, Priority::Interactive, Priority::Interactive]
+            .into_iter()
+            .enumerate()
+        {
+            let (p, o) = (pacer.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                p.acquire(priority, 10 + i as i64).await;
+                o.lock().unwrap().push(priority);
+            }));
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        pacer.stopping();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(order.lock().unwrap()[0], Priority::Bulk);
     }
 }
