@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use crate::digest::{self, Entry, Since};
 use crate::index::SearchIndex;
 use crate::render::{self, TELEGRAM_MAX_CHARS, escape_html, linked_title};
-use crate::scheduler::{Delivery, DigestSender};
+use crate::scheduler::{Delivery, DigestSender, never_stopping, permit_unless_stopping};
 use crate::search::{self, Hit};
 use crate::store::{Alert, Store, StoreError};
 use tantivy::Searcher;
@@ -338,8 +338,9 @@ pub async fn push_once(
     sender: &Arc<dyn DigestSender>,
     last_sent: &mut HashMap<i64, Instant>,
 ) -> usize {
-    let (_keep, never) = tokio::sync::watch::channel(false);
-    push_pass(alerts, sender, last_sent, &never).await.0
+    push_pass(alerts, sender, last_sent, &never_stopping())
+        .await
+        .0
 }
 
 /// [`push_once`], and when the first chat that had to wait for its spacing may be sent to.
@@ -375,14 +376,9 @@ async fn push_pass(
             deferred = Some(deferred.map_or(ready, |d| d.min(ready)));
             continue;
         }
-        let mut stopping = stop.clone();
-        let permit = tokio::select! {
-            permit = semaphore.clone().acquire_owned() => permit,
-            _ = stopping.wait_for(|s| *s) => break,
-        };
-        if *stop.borrow() {
+        let Some(permit) = permit_unless_stopping(&semaphore, stop).await else {
             break;
-        }
+        };
         let (alerts, sender) = (alerts.clone(), sender.clone());
         tasks.spawn(async move {
             let _permit = permit;

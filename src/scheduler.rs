@@ -78,8 +78,7 @@ impl Scheduler {
 
     /// Delivers every digest owed at `now`; returns when the next one is due.
     pub async fn run_due(&self, now: DateTime<Utc>) -> (PassReport, Option<DateTime<Utc>>) {
-        let (_keep, never) = tokio::sync::watch::channel(false);
-        self.run_due_until(now, &never).await
+        self.run_due_until(now, &never_stopping()).await
     }
 
     /// [`Scheduler::run_due`], starting no new delivery once `stop` is true: a stop during a
@@ -109,14 +108,9 @@ impl Scheduler {
         let semaphore = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
         let mut tasks = tokio::task::JoinSet::new();
         for (sub, date) in due {
-            let mut stopping = stop.clone();
-            let permit = tokio::select! {
-                permit = semaphore.clone().acquire_owned() => permit,
-                _ = stopping.wait_for(|s| *s) => break,
-            };
-            if *stop.borrow() {
+            let Some(permit) = permit_unless_stopping(&semaphore, stop).await else {
                 break;
-            }
+            };
             let (subscriptions, sender) = (self.subscriptions.clone(), self.sender.clone());
             tasks.spawn(async move {
                 let _permit = permit;
@@ -175,6 +169,28 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// A slot of a fan-out (`semaphore`), or `None` once `stop` is true: a stopping fan-out
+/// starts no new chat (those under way finish and are recorded). Digests and alerts share it.
+pub async fn permit_unless_stopping(
+    semaphore: &Arc<tokio::sync::Semaphore>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let mut stopping = stop.clone();
+    let permit = tokio::select! {
+        permit = semaphore.clone().acquire_owned() => permit.ok()?,
+        _ = stopping.wait_for(|s| *s) => return None,
+    };
+    (!*stop.borrow()).then_some(permit)
+}
+
+/// A stop signal that never comes (a single pass). Its sender lives for the process: with the
+/// sender gone, waiting for a stop would end at once.
+pub fn never_stopping() -> tokio::sync::watch::Receiver<bool> {
+    static NEVER: std::sync::LazyLock<tokio::sync::watch::Sender<bool>> =
+        std::sync::LazyLock::new(|| tokio::sync::watch::channel(false).0);
+    NEVER.subscribe()
 }
 
 enum Outcome {

@@ -454,7 +454,7 @@ pub async fn start_with(
     let queues = ChatQueues::new(outbox.clone());
     let limit = CoreLimit::for_this_machine();
     let poller = polling_bot(&bot)?;
-    let mut dispatcher = Dispatcher::builder(poller.clone(), handler_tree())
+    let dispatcher = Dispatcher::builder(poller.clone(), handler_tree())
         .dependencies(dptree::deps![
             app,
             outbox,
@@ -488,14 +488,9 @@ pub async fn start_with(
                 .delete_webhook()
                 .await
                 .build();
-            let handle = tokio::spawn(async move {
-                dispatcher
-                    .dispatch_with_listener(listener, listener_errors)
-                    .await;
-            });
             Ok(Running {
                 shutdown,
-                handle,
+                handle: dispatch(dispatcher, listener, listener_errors),
                 server: None,
                 queues,
             })
@@ -518,19 +513,29 @@ pub async fn start_with(
                     tracing::error!("webhook server failed: {e}");
                 }
             });
-            let handle = tokio::spawn(async move {
-                dispatcher
-                    .dispatch_with_listener(listener, listener_errors)
-                    .await;
-            });
             Ok(Running {
                 shutdown,
-                handle,
+                handle: dispatch(dispatcher, listener, listener_errors),
                 server: Some(server),
                 queues,
             })
         }
     }
+}
+
+/// Runs the dispatcher on updates from `listener` (polling or the webhook) in a task of its own.
+fn dispatch<L>(
+    mut dispatcher: Dispatcher<Bot, anyhow::Error, i64>,
+    listener: L,
+    errors: Arc<RedactingErrorHandler>,
+) -> tokio::task::JoinHandle<()>
+where
+    L: teloxide::update_listeners::UpdateListener + Send + 'static,
+    L::Err: std::fmt::Debug + Send + Sync + 'static,
+{
+    tokio::spawn(async move {
+        dispatcher.dispatch_with_listener(listener, errors).await;
+    })
 }
 
 /// Probes the Bot API every `PROBE_EVERY` (`getWebhookInfo`) for `/healthz`: it answers, and
