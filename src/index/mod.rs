@@ -86,6 +86,8 @@ pub struct SearchIndex {
     /// holds what this process's syncs skipped (see [`sync::Skipped`]) and the counts of
     /// boilerplate learning (see [`learning`]).
     sync_lock: Mutex<sync::SyncState>,
+    /// The last sync that ended: how long it took and when it ended (Unix seconds).
+    last_sync: Mutex<Option<(std::time::Duration, i64)>>,
     /// Ingest numbers, kept outside the index so that they survive a rebuild.
     ledger: ledger::Ledger,
     /// A sync commits every this many added documents (see [`sync::CHECKPOINT_DOCS`]).
@@ -144,6 +146,7 @@ impl SearchIndex {
             fields,
             dir,
             sync_lock: Mutex::new(sync::SyncState::default()),
+            last_sync: Mutex::new(None),
             ledger,
             checkpoint_docs: sync::CHECKPOINT_DOCS,
         })
@@ -222,6 +225,11 @@ impl SearchIndex {
     }
 
     /// Number of searchable articles.
+    /// How long the last sync took and when it ended (Unix seconds), if one ended.
+    pub fn last_sync(&self) -> Option<(std::time::Duration, i64)> {
+        *self.last_sync.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn num_docs(&self) -> u64 {
         self.searcher().num_docs()
     }
@@ -283,11 +291,8 @@ impl SearchIndex {
                 .reload()
                 .map_err(|source| self.tantivy_error(source))?;
         }
-        crate::service::metrics::metrics().synced(
-            report.elapsed,
-            report.total,
-            report.chrome_lines,
-        );
+        *self.last_sync.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((report.elapsed, chrono::Utc::now().timestamp()));
         Ok(report)
     }
 

@@ -102,10 +102,8 @@ impl Checks {
     /// `Ok` or the reasons it is not healthy. Blocking (SQLite): run off the async workers.
     pub fn run(&self) -> Result<(), Vec<String>> {
         let mut reasons = Vec::new();
-        let articles = self.index.num_docs();
-        metrics()
-            .articles
-            .set(i64::try_from(articles).unwrap_or(i64::MAX));
+        // The index answers (its reader and commit), and the gauges are fresh.
+        metrics().observe_index(&self.index);
         if let Err(e) = self.store.count_subscriptions() {
             reasons.push(format!("the database does not answer: {e}"));
         }
@@ -144,11 +142,7 @@ async fn healthz(State(checks): State<Checks>) -> (StatusCode, String) {
 }
 
 async fn render_metrics(State(checks): State<Checks>) -> String {
-    let _ = tokio::task::spawn_blocking(move || {
-        let n = checks.index.num_docs();
-        metrics().articles.set(i64::try_from(n).unwrap_or(i64::MAX));
-    })
-    .await;
+    let _ = tokio::task::spawn_blocking(move || metrics().observe_index(&checks.index)).await;
     metrics().render()
 }
 

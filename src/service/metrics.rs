@@ -3,12 +3,13 @@
 //! in README.md ("Metrics").
 
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use prometheus::{
     Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
+
+use crate::index::SearchIndex;
 
 pub struct Metrics {
     registry: Registry,
@@ -126,14 +127,17 @@ impl Metrics {
         }
     }
 
-    /// A finished sync: its duration, end time, and the index it left.
-    pub fn synced(&self, took: Duration, articles: u64, chrome_lines: usize) {
-        self.last_sync_seconds.set(took.as_secs_f64());
-        self.last_sync_timestamp.set(chrono::Utc::now().timestamp());
-        self.articles
-            .set(i64::try_from(articles).unwrap_or(i64::MAX));
+    /// The index's figures, read when they are asked for (the index knows nothing of
+    /// metrics): articles, learned chrome lines, the last sync's duration and end time.
+    pub fn observe_index(&self, index: &SearchIndex) {
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.articles.set(gauge(index.num_docs()));
         self.chrome_lines
-            .set(i64::try_from(chrome_lines).unwrap_or(i64::MAX));
+            .set(gauge(index.commit_info().chrome.len() as u64));
+        if let Some((took, at)) = index.last_sync() {
+            self.last_sync_seconds.set(took.as_secs_f64());
+            self.last_sync_timestamp.set(at);
+        }
     }
 
     /// An update arrived.
