@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use jianbao::corpus;
 use jianbao::index::SearchIndex;
-use jianbao::search::{self, SearchOptions, query, terms};
+use jianbao::search::{self, SearchOptions, analyze, query};
 use jianbao::text::{BIGRAM_TOKENIZER, BigramTokenizer, bigrams, default_cut, fold, is_cjk};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
@@ -411,9 +411,9 @@ fn write_set(
 
 /// 2-3 of a title's words (in title order), as a user who remembers the headline types them.
 fn title_words(title: &str, rng: &mut Rng) -> Option<String> {
-    let words: Vec<String> = terms::terms(&query::parse(title))
+    let words: Vec<String> = analyze::terms(&query::parse(title))
         .into_iter()
-        .filter(|t| t.kind == terms::TermKind::Word)
+        .filter(|t| t.kind == analyze::TermKind::Word)
         .map(|t| t.written)
         .collect();
     if words.len() < 2 {

@@ -1,3 +1,7 @@
+//! Stage 1 of a search, analysis: the parsed query (`query.rs`) → the terms a result is expected
+//! to contain whole, and what the query's words are (function words, question words).
+//! Nothing here looks at the index.
+//!
 //! The terms of a query: the units a result is expected to contain whole, and that a reply
 //! reports as missing when no article has them.
 //!
@@ -12,8 +16,143 @@
 
 use crate::text::{is_cjk, query_atoms};
 
-use super::is_function_word;
 use super::query::UserQuery;
+
+/// Function words that say nothing about what is wanted; they still rank (BM25 gives them
+/// little weight) but are not highlighted.
+const STOPWORDS: &[&str] = &[
+    "的",
+    "了",
+    "是",
+    "在",
+    "和",
+    "与",
+    "及",
+    "或",
+    "有",
+    "为",
+    "被",
+    "把",
+    "将",
+    "对",
+    "从",
+    "由",
+    "于",
+    "以",
+    "之",
+    "也",
+    "都",
+    "而",
+    "等",
+    "吗",
+    "呢",
+    "吧",
+    "啊",
+    "么",
+    "什么",
+    "哪",
+    "哪个",
+    "哪些",
+    "哪里",
+    "谁",
+    "怎么",
+    "怎样",
+    "如何",
+    "为什么",
+    "多少",
+    "几",
+    "是否",
+    "这",
+    "那",
+    "这个",
+    "那个",
+    "一个",
+    "用",
+    "会",
+    "能",
+    "可以",
+    // Question words: what is asked, not what the answer contains.
+    "多大",
+    "多长",
+    "多久",
+    "多高",
+    "多远",
+    "多少年",
+    "何处",
+    "何时",
+    "何地",
+    "何人",
+    "为何",
+    "哪儿",
+    "哪位",
+    "哪年",
+    "哪一年",
+    "哪种",
+    "哪国",
+    "几个",
+    "几年",
+    "几次",
+    "怎么样",
+    "什么样",
+    "是什么",
+    "叫什么",
+    "a",
+    "an",
+    "the",
+    "of",
+    "and",
+    "or",
+    "to",
+    "in",
+    "is",
+    "for",
+    "on",
+];
+
+/// A function word ([`STOPWORDS`]) or a question word.
+pub(crate) fn is_function_word(word: &str) -> bool {
+    STOPWORDS.contains(&word) || is_question_word(word)
+}
+
+/// Question words jieba keeps as one word, by their shape rather than listed one by one:
+/// `哪家`, `哪些地方`, `几类`, `第几名`, `多大`, `多长时间`, `需不需要`. They say what is asked,
+/// never what the answer contains, so they are never required and never reported missing: on
+/// the question set, 1,000 questions with an answer each, 60 reported one of them missing.
+fn is_question_word(word: &str) -> bool {
+    const HE: &[&str] = &[
+        "何时", "何地", "何人", "何处", "何职", "何种", "何以", "何在", "何故", "何年", "因何",
+        "为何", "如何", "有何",
+    ];
+    let c: Vec<char> = word.chars().collect();
+    match c.as_slice() {
+        ['哪', rest @ ..] => !rest.is_empty() && word != "哪吒",
+        ['几', x] => *x != '何',
+        ['第', '几', ..] => true,
+        ['多', '少' | '长' | '久', ..] => true,
+        ['多', x] => "大高远长久快重深宽厚".contains(*x),
+        [a, '不' | '没', b, ..] => a == b,
+        _ => HE.contains(&word) || matches!(word, "能否" | "可否" | "啥"),
+    }
+}
+
+/// A parsed query and what analysis found in it.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub query: UserQuery,
+    /// Its distinct terms, in the order typed.
+    pub terms: Vec<QueryTerm>,
+    /// Its length in words ([`query_length`]): keyword searches are short, questions long.
+    pub length: usize,
+}
+
+/// Analyses a parsed query.
+pub fn analyze(query: UserQuery) -> Analysis {
+    Analysis {
+        terms: terms(&query),
+        length: query_length(&query),
+        query,
+    }
+}
 
 /// More terms than this are not checked one by one (a pasted paragraph).
 pub const MAX_TERMS: usize = 16;
@@ -33,7 +172,7 @@ pub enum TermKind {
     Word,
     /// Characters jieba left alone, side by side inside a longer run (an unknown name:
     /// `黄华麒是哪个大学毕业的`). Searched like a word; when no article has them together, the
-    /// longest parts that some article has stand in (see `coverage::term_stats`), because
+    /// longest parts that some article has stand in (see `plan::term_stats`), because
     /// the run may also hold a character of the next word (`魏舒史称`).
     LoneChars,
     /// A quoted phrase.

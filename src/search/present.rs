@@ -1,0 +1,99 @@
+//! Stage 4 of a search, presentation: ranked documents → hits with their title, source, date
+//! and an excerpt with the query's terms highlighted.
+
+use tantivy::schema::Field;
+use tantivy::{Searcher, TantivyDocument};
+
+use super::analyze::{self, TermKind, is_function_word};
+use super::excerpt::{self, Excerpt, Needle};
+use super::execute::Ranked;
+use super::plan::{self, Plan, TermStat};
+use super::query::UserQuery;
+use super::{Hit, SearchError, stories};
+use crate::corpus::status::TextState;
+use crate::index::{Fields, Stored};
+
+/// The hits of a page: each document with its excerpt and its story's other copies.
+pub fn hits(
+    searcher: &Searcher,
+    f: &Fields,
+    plan: &Plan,
+    page: Ranked,
+    excerpt_chars: usize,
+) -> Result<Vec<Hit>, SearchError> {
+    let needles = needles_of(&plan.stats, &plan.query);
+    let mut out = Vec::with_capacity(page.len());
+    for (score, address) in page {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let mut hit = hit_from_doc(f, &doc, score, &needles, excerpt_chars);
+        hit.also = stories::copies(searcher, f, hit.story, address)?;
+        out.push(hit);
+    }
+    Ok(out)
+}
+
+/// Builds a [`Hit`] from a stored document.
+pub fn hit_from_doc(
+    f: &Fields,
+    doc: &TantivyDocument,
+    score: f32,
+    needles: &[Needle],
+    excerpt_chars: usize,
+) -> Hit {
+    let stored = Stored::new(f, doc);
+    let text = |field: Field| stored.text(field);
+    let body = text(f.body);
+    let state = stored.state();
+    let excerpt = match state {
+        TextState::Text => excerpt::excerpt(&body, needles, excerpt_chars),
+        _ => Excerpt::unhighlighted(state.marker()),
+    };
+    Hit {
+        key: text(f.key),
+        id: text(f.id),
+        title: text(f.title),
+        url: text(f.url),
+        source: text(f.source),
+        date: stored.date(),
+        score,
+        excerpt,
+        seq: stored.seq(),
+        story: stored.story(),
+        also: Vec::new(),
+    }
+}
+
+/// What to highlight in excerpts: the query's terms whole (never a lone character of a
+/// word, never a function word), weighted by rarity; phrases count double.
+pub fn needles(searcher: &Searcher, f: &Fields, q: &UserQuery) -> Vec<Needle> {
+    let analysis = analyze::analyze(q.clone());
+    needles_of(&plan::term_stats(searcher, f, analysis.terms), q)
+}
+
+fn needles_of(stats: &[TermStat], q: &UserQuery) -> Vec<Needle> {
+    let mut out: Vec<Needle> = stats
+        .iter()
+        .filter(|s| !s.missing)
+        .map(|s| Needle {
+            text: s.term.folded.clone(),
+            weight: match s.term.kind {
+                TermKind::Phrase => s.weight * 2.0,
+                _ => s.weight,
+            },
+        })
+        .collect();
+    // A single character typed on its own is what the user asked for: highlight it.
+    for piece in &q.text {
+        let mut chars = piece.chars();
+        if let (Some(c), None) = (chars.next(), chars.next())
+            && crate::text::is_cjk(c)
+            && !is_function_word(piece)
+        {
+            out.push(Needle {
+                text: piece.clone(),
+                weight: 1.0,
+            });
+        }
+    }
+    out
+}
