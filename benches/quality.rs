@@ -6,6 +6,7 @@
 //!     cargo bench --bench quality -- gen-wechat CORPUS OUT N          # title words / body phrases
 //!     cargo bench --bench quality -- gen-ids CORPUS OUT N             # ids in 1-3 articles + absent ones
 //!     cargo bench --bench quality -- gen-names CORPUS OUT N           # names in 1 article + absent ones
+//!     cargo bench --bench quality -- gen-compounds CORPUS FROM OUT N  # absent compound names
 //!
 //! A set is a folder with `seeds/` (a folder or a symlink to a corpus: nothing is copied),
 //! `queries.tsv` (`qid<TAB>query`), `qrels.tsv` (`qid<TAB>doc id`) and optionally
@@ -45,9 +46,10 @@ fn main() -> Res<()> {
         Some("gen-wechat") => gen_wechat(arg(1)?, arg(2)?, num(3)?),
         Some("gen-ids") => gen_ids(arg(1)?, arg(2)?, num(3)?),
         Some("gen-names") => gen_names(arg(1)?, arg(2)?, num(3)?),
+        Some("gen-compounds") => gen_compounds(arg(1)?, arg(2)?, arg(3)?, num(4)?),
         Some("run") => run_sets(&args[1..]),
         _ => {
-            Err("usage: quality run SET... | gen-titles | gen-wechat | gen-ids | gen-names".into())
+            Err("usage: quality run SET... | gen-titles | gen-wechat | gen-ids | gen-names | gen-compounds".into())
         }
     }
 }
@@ -411,8 +413,13 @@ fn write_set(
 
 /// 2-3 of a title's words (in title order), as a user who remembers the headline types them.
 fn title_words(title: &str, rng: &mut Rng) -> Option<String> {
+    // A title's short runs are units of a query; the words a user picks are their pieces.
     let words: Vec<String> = analyze::terms(&query::parse(title))
         .into_iter()
+        .flat_map(|t| match t.kind {
+            analyze::TermKind::Unit => t.pieces,
+            _ => vec![t],
+        })
         .filter(|t| t.kind == analyze::TermKind::Word)
         .map(|t| t.written)
         .collect();
@@ -692,4 +699,82 @@ fn gen_names(corpus_dir: &str, out: &str, n: usize) -> Res<()> {
         .collect();
     absent.push(("zzqqxx不存在的词".to_owned(), "zzqqxx".to_owned()));
     write_set(corpus_dir, out, &queries, &absent)
+}
+
+/// Common news words a compound is typed with.
+const NEWS_WORDS: [&str; 10] = [
+    "国际", "合作", "改革", "建设", "发展", "经济", "会议", "安全", "创新", "文化",
+];
+
+/// Compound names that occur in no article of CORPUS, each typed with a common news word
+/// (`且末玉都机场 国际`): `missing` must list the compound. FROM is where the names come from:
+/// a folder of another collection (the titles of its articles: `德国环境与自然保护联盟`), or
+/// `join` (two or three words of CORPUS's titles that never stand side by side there:
+/// `且末` + `玉都` + `机场`). Only compounds jieba cuts into several words, one at least of
+/// them in some article: what a check word by word misses.
+fn gen_compounds(corpus_dir: &str, from: &str, out: &str, n: usize) -> Res<()> {
+    let docs = read_corpus(corpus_dir)?;
+    let mut rng = Rng(0xC0_4D0_u64 ^ from.len() as u64);
+    let mut vocab: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for d in &docs {
+        let t = fold(&d.title);
+        for (a, b) in default_cut(&t, false) {
+            let w = &t[a..b];
+            let len = w.chars().count();
+            if (2..=3).contains(&len) && w.chars().all(is_cjk) && seen.insert(w.to_owned()) {
+                vocab.push(w.to_owned());
+            }
+        }
+    }
+    let candidates: Vec<String> = if from == "join" {
+        (0..n * 20)
+            .map(|_| {
+                let k = 2 + rng.below(2);
+                (0..k)
+                    .map(|_| vocab[rng.below(vocab.len())].clone())
+                    .collect()
+            })
+            .collect()
+    } else {
+        let mut titles: Vec<String> = read_corpus(from)?
+            .into_iter()
+            .map(|d| d.title.trim().to_owned())
+            .collect();
+        titles.sort();
+        titles.dedup();
+        titles
+    };
+    let good = |c: &String| {
+        let len = c.chars().count();
+        let f = fold(c);
+        let pieces = default_cut(&f, false);
+        (3..=8).contains(&len)
+            && f.chars().all(is_cjk)
+            && pieces.len() >= 2
+            && pieces
+                .iter()
+                .any(|&(a, b)| f[a..b].chars().count() >= 2 && seen.contains(&f[a..b]))
+    };
+    let mut picked: Vec<String> = candidates.into_iter().filter(good).collect();
+    // Absent as a substring of any article (title or body), not just as a jieba token.
+    let found = occurrences(&docs, &picked.iter().map(|c| fold(c)).collect::<Vec<_>>())?;
+    picked = picked
+        .into_iter()
+        .zip(found)
+        .filter(|(_, f)| f.is_empty())
+        .map(|(c, _)| c)
+        .collect();
+    let mut absent = Vec::new();
+    while absent.len() < n && !picked.is_empty() {
+        let c = picked.swap_remove(rng.below(picked.len()));
+        // The alternation above may hide a needle behind an overlapping one: check each.
+        let f = fold(&c);
+        if docs.iter().any(|d| d.folded.contains(&f)) {
+            continue;
+        }
+        let word = NEWS_WORDS[absent.len() % NEWS_WORDS.len()];
+        absent.push((format!("{c} {word}"), c));
+    }
+    write_set(corpus_dir, out, &[], &absent)
 }

@@ -40,6 +40,7 @@ fn hit(title: String, source: String, url: String, body: String, query_text: &st
         .map(|w| Needle {
             text: w.to_owned(),
             weight: 1.0,
+            highlight: true,
         })
         .collect();
     Hit {
@@ -145,7 +146,7 @@ proptest! {
 
     #[test]
     fn excerpts_never_panic_and_stay_short(body in hostile_text(200), needle in "\\PC{0,6}", n in 1usize..300) {
-        let e = excerpt(&body, &[Needle { text: jianbao::text::fold(&needle), weight: 1.0 }], n);
+        let e = excerpt(&body, &[Needle { text: jianbao::text::fold(&needle), weight: 1.0, highlight: true }], n);
         prop_assert!(e.text.chars().count() <= n.max(10));
         check_telegram_html(&e.html()).map_err(|err| TestCaseError::fail(format!("{err}: {}", e.html())))?;
     }

@@ -25,6 +25,7 @@ fuzz_target!(|input: Input| {
         .map(|(text, folded, weight)| Needle {
             text: if *folded { fold(text) } else { text.clone() },
             weight: f32::from(*weight) / 16.0,
+            highlight: *weight % 2 == 0,
         })
         .collect();
     let max = usize::from(input.max);

@@ -23,6 +23,7 @@ pub fn needles_for(query: &str) -> Vec<Needle> {
         .map(|w| Needle {
             text: w.to_owned(),
             weight: 1.0,
+            highlight: true,
         })
         .collect()
 }

@@ -161,6 +161,19 @@ pub const MAX_TERMS: usize = 16;
 /// lone character off it (names: `朱守谦`, `王小川`).
 const SHORT_RUN_CHARS: usize = 4;
 
+/// Outside questions, a CJK run of 3 to this many characters between spaces or punctuation is
+/// a [`TermKind::Unit`]: what the user typed as one thing (`且末玉都机场`, `地球公民基金会`,
+/// `塔吉克斯坦索莫尼`). Measured on the titles of 256 Wikipedia articles (the names a user
+/// types), 8 characters hold 91 % of those of 3 or more; a longer run is more and more often a
+/// sentence pasted or typed without spaces, whose words the answer need not repeat in order.
+const UNIT_MAX_CHARS: usize = 8;
+
+/// Words that make a run a sentence rather than a name: a run with one of them is not a unit
+/// (`美国的芯片` is 美国 and 芯片; `准确与精密` stays one).
+const SENTENCE_WORDS: &[&str] = &[
+    "的", "了", "是", "在", "吗", "呢", "吧", "把", "被", "着", "过",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TermKind {
     /// A Latin/digit token without joiners (`h20`, `5g`, `2024`): a whole term of the
@@ -177,6 +190,11 @@ pub enum TermKind {
     LoneChars,
     /// A quoted phrase.
     Phrase,
+    /// A CJK run typed as one thing that jieba cuts into several words (`且末玉都机场` →
+    /// 且末 / 玉都 / 机场): an article covers it only with the exact sequence. When no article
+    /// has it, it is reported missing and its words ([`QueryTerm::pieces`]) stand in, so the
+    /// articles with them are offered as partial matches.
+    Unit,
     /// Two Latin/digit pieces typed side by side, one of them with a digit (`iPhone 15`,
     /// `Windows 11`, `Qwen 2.5`): a product and its version are one thing, searched as the
     /// phrase. The pieces stay terms of their own, so when no article has the pair, the
@@ -190,10 +208,24 @@ pub struct QueryTerm {
     pub folded: String,
     pub written: String,
     pub kind: TermKind,
+    /// Of a [`TermKind::Unit`]: its words, as terms. Empty for every other kind.
+    pub pieces: Vec<QueryTerm>,
+}
+
+impl QueryTerm {
+    pub fn new(folded: String, written: String, kind: TermKind) -> QueryTerm {
+        QueryTerm {
+            folded,
+            written,
+            kind,
+            pieces: Vec::new(),
+        }
+    }
 }
 
 /// The distinct terms of a query's free text and phrases, in the order typed.
 pub fn terms(q: &UserQuery) -> Vec<QueryTerm> {
+    let units = !is_question(q);
     let mut out: Vec<QueryTerm> = Vec::new();
     let mut push = |t: QueryTerm| {
         if out.len() < MAX_TERMS && !out.iter().any(|o| o.folded == t.folded) {
@@ -205,7 +237,7 @@ pub fn terms(q: &UserQuery) -> Vec<QueryTerm> {
             .text_written
             .get(i)
             .map_or(folded.as_str(), |w| w.as_str());
-        for t in piece_terms(folded, written) {
+        for t in piece_terms(folded, written, units) {
             push(t);
         }
     }
@@ -221,11 +253,11 @@ pub fn terms(q: &UserQuery) -> Vec<QueryTerm> {
             .get(i)
             .map_or(folded.as_str(), |w| w.as_str());
         if folded.chars().any(char::is_alphanumeric) {
-            push(QueryTerm {
-                folded: folded.clone(),
-                written: written.to_owned(),
-                kind: TermKind::Phrase,
-            });
+            push(QueryTerm::new(
+                folded.clone(),
+                written.to_owned(),
+                TermKind::Phrase,
+            ));
         }
     }
     out
@@ -238,10 +270,12 @@ fn latin_pair(a: (&str, &str), b: (&str, &str)) -> Option<QueryTerm> {
         atoms.len() == 1 && atoms[0].text.len() == piece.len() && !is_function_word(piece)
     };
     let has_digit = |piece: &str| piece.chars().any(|c| c.is_ascii_digit());
-    (is_latin(a.0) && is_latin(b.0) && (has_digit(a.0) || has_digit(b.0))).then(|| QueryTerm {
-        folded: format!("{} {}", a.0, b.0),
-        written: format!("{} {}", a.1, b.1),
-        kind: TermKind::LatinPair,
+    (is_latin(a.0) && is_latin(b.0) && (has_digit(a.0) || has_digit(b.0))).then(|| {
+        QueryTerm::new(
+            format!("{} {}", a.0, b.0),
+            format!("{} {}", a.1, b.1),
+            TermKind::LatinPair,
+        )
     })
 }
 
@@ -262,7 +296,7 @@ pub fn query_length(q: &UserQuery) -> usize {
 }
 
 /// Terms of one whitespace-delimited piece, in text order.
-fn piece_terms(folded: &str, written: &str) -> Vec<QueryTerm> {
+fn piece_terms(folded: &str, written: &str, units: bool) -> Vec<QueryTerm> {
     // Byte offset in `folded` → char index, which is also the char index in `written`.
     let written_chars: Vec<char> = written.chars().collect();
     let written_of = |start: usize, end: usize| -> String {
@@ -285,28 +319,79 @@ fn piece_terms(folded: &str, written: &str) -> Vec<QueryTerm> {
         };
         found.push((
             atom.start,
-            QueryTerm {
-                folded: atom.text.to_owned(),
-                written: written_of(atom.start, atom.end),
-                kind,
-            },
+            QueryTerm::new(atom.text.to_owned(), written_of(atom.start, atom.end), kind),
         ));
     }
     for (start, end) in cjk_runs(folded) {
-        for (a, b, kind) in run_words(&folded[start..end]) {
-            let (a, b) = (start + a, start + b);
-            found.push((
-                a,
-                QueryTerm {
-                    folded: folded[a..b].to_owned(),
-                    written: written_of(a, b),
-                    kind,
-                },
-            ));
+        let words: Vec<(usize, QueryTerm)> = run_words(&folded[start..end])
+            .into_iter()
+            .map(|(a, b, kind)| {
+                let (a, b) = (start + a, start + b);
+                (
+                    a,
+                    QueryTerm::new(folded[a..b].to_owned(), written_of(a, b), kind),
+                )
+            })
+            .collect();
+        if units && is_unit(&folded[start..end], words.iter().map(|(_, w)| w)) {
+            let mut unit = QueryTerm::new(
+                folded[start..end].to_owned(),
+                written_of(start, end),
+                TermKind::Unit,
+            );
+            unit.pieces = words.into_iter().map(|(_, w)| w).collect();
+            found.push((start, unit));
+        } else {
+            found.extend(words);
         }
     }
     found.sort_by_key(|(start, _)| *start);
     found.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Whether a CJK run (its words as [`run_words`] found them) is a [`TermKind::Unit`]: 3 to
+/// [`UNIT_MAX_CHARS`] characters that jieba cuts into several pieces, none of them a word
+/// that makes a sentence. A run that is one word already (or one short name) is that term.
+fn is_unit<'a>(run: &str, words: impl Iterator<Item = &'a QueryTerm>) -> bool {
+    let chars = run.chars().count();
+    if !(3..=UNIT_MAX_CHARS).contains(&chars) {
+        return false;
+    }
+    let words: Vec<&QueryTerm> = words.collect();
+    if words.len() == 1 && words[0].folded == run {
+        return false;
+    }
+    let tokens = crate::text::default_cut(run, false);
+    tokens.len() >= 2
+        && !tokens
+            .iter()
+            .any(|&(a, b)| SENTENCE_WORDS.contains(&&run[a..b]))
+}
+
+/// A query that asks something (a question word anywhere, or a question mark): its runs are
+/// not units. `首届比赛在哪里举行？` is searched by its words, which the answer need not
+/// repeat side by side.
+pub fn is_question(q: &UserQuery) -> bool {
+    q.text.iter().any(|piece| {
+        piece.contains(['?', '？'])
+            || cjk_runs(piece).into_iter().any(|(start, end)| {
+                let run = &piece[start..end];
+                crate::text::default_cut(run, false)
+                    .into_iter()
+                    .any(|(a, b)| asks(&run[a..b]))
+            })
+    })
+}
+
+/// A word that asks: the question words, and the particles and pronouns of a question.
+pub fn asks(word: &str) -> bool {
+    is_question_word(word)
+        || word.contains("什么")
+        || word.contains("怎么")
+        || matches!(
+            word,
+            "谁" | "几" | "吗" | "呢" | "哪" | "多少" | "是否" | "如何" | "怎样" | "为何" | "啥"
+        )
 }
 
 /// Byte ranges of the maximal runs of CJK characters.

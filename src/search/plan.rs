@@ -28,7 +28,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, TERMINATED, Term};
 
 use super::Sort;
-use super::analyze::{Analysis, QueryTerm, TermKind};
+use super::analyze::{Analysis, QueryTerm, TermKind, asks, is_function_word};
 use super::coverage::{CoverageQuery, CoverageTerm};
 use super::forward_only::ForwardOnly;
 use super::query::UserQuery;
@@ -59,6 +59,10 @@ pub struct Plan {
     pub sort: Sort,
     /// The query as parsed (what presentation highlights besides the terms).
     pub query: UserQuery,
+    /// The query's CJK bigrams that no term holds, with their rarity: a question's words
+    /// across jieba's cuts (`被发` of `何时被发现`), which the answer's sentence often
+    /// repeats. They choose the excerpt's sentence and are not highlighted.
+    pub hints: Vec<(String, f32)>,
 }
 
 /// The ranked query and, when it requires more than one term, the same query requiring any
@@ -99,11 +103,52 @@ pub fn plan(searcher: &Searcher, f: &Fields, analysis: &Analysis, sort: Sort) ->
         }
     });
     Plan {
+        hints: hints(searcher, f, q, &stats),
         stats,
         queries,
         sort,
         query: q.clone(),
     }
+}
+
+/// At most this many hints are looked up (a pasted paragraph).
+const MAX_HINTS: usize = 24;
+
+/// The [`Plan::hints`] of a query: its CJK bigrams outside the present terms and outside
+/// question words, weighted by their rarity in bodies.
+fn hints(searcher: &Searcher, f: &Fields, q: &UserQuery, stats: &[TermStat]) -> Vec<(String, f32)> {
+    let n = searcher.num_docs().max(1) as f32;
+    let mut out: Vec<(String, f32)> = Vec::new();
+    for piece in &q.text {
+        for b in bigrams(piece) {
+            let text = b.text;
+            let cjk = text.chars().count() == 2 && text.chars().all(crate::text::is_cjk);
+            let held = stats
+                .iter()
+                .any(|s| !s.missing && s.term.folded.contains(text));
+            // `的将` of `谁的将领` says nothing: a bigram with a function character is no hint.
+            let asking = asks(text)
+                || text.contains(['什', '么', '哪', '谁', '吗', '呢', '怎', '啥'])
+                || text
+                    .chars()
+                    .any(|c| is_function_word(c.encode_utf8(&mut [0; 4])));
+            if !cjk || held || asking || out.iter().any(|(t, _)| t == text) {
+                continue;
+            }
+            if out.len() >= MAX_HINTS {
+                return out;
+            }
+            let df = searcher
+                .doc_freq(&Term::from_field_text(f.body_b, text))
+                .unwrap_or(0);
+            if df > 0 {
+                let df = df as f32;
+                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                out.push((text.to_owned(), idf));
+            }
+        }
+    }
+    out
 }
 
 /// A query term with what the index knows about it.
@@ -129,6 +174,18 @@ pub fn term_stats(searcher: &Searcher, f: &Fields, terms: Vec<QueryTerm>) -> Vec
             continue;
         };
         prefer_word_fields(searcher, f, &mut stat);
+        if stat.missing && stat.term.kind == TermKind::Unit {
+            // Reported as typed; the pieces some article has stand in (never reported: the
+            // whole is).
+            let pieces = term_stats(searcher, f, stat.term.pieces.clone());
+            out.push(stat);
+            for piece in pieces.into_iter().filter(|p| !p.missing) {
+                if !out.iter().any(|o| o.term.folded == piece.term.folded) {
+                    out.push(piece);
+                }
+            }
+            continue;
+        }
         if stat.missing && stat.term.kind == TermKind::LoneChars {
             let parts = present_parts(searcher, f, &stat.term);
             if !parts.is_empty() {
@@ -177,7 +234,8 @@ fn term_stat(searcher: &Searcher, f: &Fields, term: QueryTerm) -> Option<TermSta
 /// sequence; an article whose *body* alone has the word, cut otherwise by jieba, does not
 /// cover it.
 fn prefer_word_fields(searcher: &Searcher, f: &Fields, stat: &mut TermStat) {
-    let long_word = stat.term.kind == TermKind::Word && stat.term.folded.chars().count() >= 3;
+    let long_word = matches!(stat.term.kind, TermKind::Word | TermKind::Unit)
+        && stat.term.folded.chars().count() >= 3;
     if !long_word || stat.missing {
         return;
     }
@@ -207,13 +265,13 @@ fn present_parts(searcher: &Searcher, f: &Fields, run: &QueryTerm) -> Vec<TermSt
     let mut i = 0;
     while i + 1 < folded.len() {
         let found = (i + 2..=folded.len()).rev().find_map(|end| {
-            let part = QueryTerm {
-                folded: folded[i..end].iter().collect(),
-                written: written
+            let part = QueryTerm::new(
+                folded[i..end].iter().collect(),
+                written
                     .get(i..end)
                     .map_or_else(|| folded[i..end].iter().collect(), |w| w.iter().collect()),
-                kind: TermKind::Word,
-            };
+                TermKind::Word,
+            );
             let stat = term_stat(searcher, f, part)?;
             (!stat.missing).then_some((end, stat))
         });
@@ -259,7 +317,7 @@ fn presence_query(f: &Fields, term: &QueryTerm) -> Option<Box<dyn Query>> {
     Some(match term.kind {
         TermKind::Atom => either(term_query(f.title_b, text), term_query(f.body_b, text)),
         TermKind::CompoundAtom => term_query(f.atoms, text),
-        TermKind::Word | TermKind::LoneChars => either(
+        TermKind::Word | TermKind::LoneChars | TermKind::Unit => either(
             sequence_query(f.title_b, text),
             sequence_query(f.body_b, text),
         ),
@@ -272,7 +330,9 @@ fn title_presence_query(f: &Fields, term: &QueryTerm) -> Option<Box<dyn Query>> 
     match term.kind {
         TermKind::Atom => Some(term_query(f.title_b, text)),
         TermKind::CompoundAtom => None,
-        TermKind::Word | TermKind::LoneChars => Some(sequence_query(f.title_b, text)),
+        TermKind::Word | TermKind::LoneChars | TermKind::Unit => {
+            Some(sequence_query(f.title_b, text))
+        }
         TermKind::Phrase | TermKind::LatinPair => phrase_in_field(f.title_w, text),
     }
 }
@@ -290,7 +350,7 @@ fn estimate_df(searcher: &Searcher, f: &Fields, term: &QueryTerm) -> u64 {
     match term.kind {
         TermKind::Atom => either_df(f.title_b, f.body_b, &term.folded),
         TermKind::CompoundAtom => df(f.atoms, &term.folded),
-        TermKind::Word | TermKind::LoneChars => bigrams(&term.folded)
+        TermKind::Word | TermKind::LoneChars | TermKind::Unit => bigrams(&term.folded)
             .iter()
             .map(|b| either_df(f.title_b, f.body_b, b.text))
             .min()

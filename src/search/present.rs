@@ -21,7 +21,12 @@ pub fn hits(
     page: Ranked,
     excerpt_chars: usize,
 ) -> Result<Vec<Hit>, SearchError> {
-    let needles = needles_of(&plan.stats, &plan.query);
+    let mut needles = needles_of(&plan.stats, &plan.query);
+    needles.extend(plan.hints.iter().map(|(text, weight)| Needle {
+        text: text.clone(),
+        weight: *weight * HINT_FACTOR,
+        highlight: false,
+    }));
     let mut out = Vec::with_capacity(page.len());
     for (score, address) in page {
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -45,7 +50,7 @@ pub fn hit_from_doc(
     let body = text(f.body);
     let state = stored.state();
     let excerpt = match state {
-        TextState::Text => excerpt::excerpt(&body, needles, excerpt_chars),
+        TextState::Text => excerpt::excerpt_titled(&body, &text(f.title), needles, excerpt_chars),
         _ => Excerpt::unhighlighted(state.marker()),
     };
     Hit {
@@ -62,6 +67,10 @@ pub fn hit_from_doc(
         also: Vec::new(),
     }
 }
+
+/// A hint bigram counts this much of its rarity when the excerpt's sentence is chosen: less
+/// than a term, which the user typed whole.
+const HINT_FACTOR: f32 = 0.5;
 
 /// What to highlight in excerpts: the query's terms whole (never a lone character of a
 /// word, never a function word), weighted by rarity; phrases count double.
@@ -80,6 +89,7 @@ fn needles_of(stats: &[TermStat], q: &UserQuery) -> Vec<Needle> {
                 TermKind::Phrase => s.weight * 2.0,
                 _ => s.weight,
             },
+            highlight: true,
         })
         .collect();
     // A single character typed on its own is what the user asked for: highlight it.
@@ -92,6 +102,7 @@ fn needles_of(stats: &[TermStat], q: &UserQuery) -> Vec<Needle> {
             out.push(Needle {
                 text: piece.clone(),
                 weight: 1.0,
+                highlight: true,
             });
         }
     }
