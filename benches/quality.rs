@@ -7,6 +7,7 @@
 //!     cargo bench --bench quality -- gen-ids CORPUS OUT N             # ids in 1-3 articles + absent ones
 //!     cargo bench --bench quality -- gen-names CORPUS OUT N           # names in 1 article + absent ones
 //!     cargo bench --bench quality -- gen-compounds CORPUS FROM OUT N  # absent compound names
+//!     cargo bench --bench quality -- gen-questions CORPUS OUT N       # questions with answers
 //!
 //! A set is a folder with `seeds/` (a folder or a symlink to a corpus: nothing is copied),
 //! `queries.tsv` (`qid<TAB>query`), `qrels.tsv` (`qid<TAB>doc id`) and optionally
@@ -46,10 +47,11 @@ fn main() -> Res<()> {
         Some("gen-wechat") => gen_wechat(arg(1)?, arg(2)?, num(3)?),
         Some("gen-ids") => gen_ids(arg(1)?, arg(2)?, num(3)?),
         Some("gen-names") => gen_names(arg(1)?, arg(2)?, num(3)?),
+        Some("gen-questions") => gen_questions(arg(1)?, arg(2)?, num(3)?),
         Some("gen-compounds") => gen_compounds(arg(1)?, arg(2)?, arg(3)?, num(4)?),
         Some("run") => run_sets(&args[1..]),
         _ => {
-            Err("usage: quality run SET... | gen-titles | gen-wechat | gen-ids | gen-names | gen-compounds".into())
+            Err("usage: quality run SET... | gen-titles | gen-wechat | gen-ids | gen-names | gen-compounds | gen-questions".into())
         }
     }
 }
@@ -62,6 +64,8 @@ struct Set {
     queries: Vec<(String, String)>,
     qrels: HashMap<String, HashSet<String>>,
     absent: Vec<(String, String, String)>,
+    /// `answers.tsv` (`qid<TAB>answer<TAB>answer…`): does the top hit's excerpt show one?
+    answers: HashMap<String, Vec<String>>,
 }
 
 fn read_tsv(path: &Path) -> Res<Vec<Vec<String>>> {
@@ -95,6 +99,16 @@ fn load_set(dir: &str) -> Res<Set> {
     } else {
         Vec::new()
     };
+    let answers_path = dir.join("answers.tsv");
+    let answers = if answers_path.exists() {
+        read_tsv(&answers_path)?
+            .into_iter()
+            .filter(|r| r.len() >= 2)
+            .map(|r| (r[0].clone(), r[1..].iter().map(|a| squeeze(a)).collect()))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -105,6 +119,7 @@ fn load_set(dir: &str) -> Res<Set> {
         queries,
         qrels,
         absent,
+        answers,
     })
 }
 
@@ -233,13 +248,19 @@ impl Scores {
     }
 }
 
+/// Text without whitespace (as `answer_in_excerpt.py` compares).
+fn squeeze(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
 fn run_sets(dirs: &[String]) -> Res<()> {
-    // Last column: absent terms listed in `missing` (of the absent-term queries), then how many
-    // judged queries (each has an answer) reported some term missing.
+    // Absent terms listed in `missing` (of the absent-term queries), then how many judged
+    // queries (each has an answer) reported some term missing. Last column, for sets with
+    // answers: the share of right top hits whose excerpt (as a reply shows it) holds one.
     println!(
-        "| set | system | queries | MRR@10 | R@1 | R@10 | zero-hit | absent flagged / judged with missing |"
+        "| set | system | queries | MRR@10 | R@1 | R@10 | zero-hit | absent flagged / judged with missing | answer in top hit's excerpt |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for dir in dirs {
         let set = load_set(dir)?;
         let t0 = Instant::now();
@@ -248,7 +269,6 @@ fn run_sets(dirs: &[String]) -> Res<()> {
         let base_searcher = base.index.reader()?.searcher();
         let opts = SearchOptions {
             limit: 10,
-            excerpt_chars: 20,
             ..SearchOptions::default()
         };
         // The same ranking with every copy of a story as a hit of its own (before stories).
@@ -260,9 +280,18 @@ fn run_sets(dirs: &[String]) -> Res<()> {
         let mut flat = Scores::default();
         // Judged queries (every one has an answer) that still report a missing term.
         let mut false_missing = 0;
+        // Right top hits, and those whose excerpt shows an answer.
+        let (mut right_top, mut shown) = (0, 0);
         for (qid, q) in &set.queries {
             let ids: Vec<String> = match search::search(&index, q, &opts) {
                 Ok(r) => {
+                    if let (Some(answers), Some(top)) = (set.answers.get(qid), r.hits.first())
+                        && set.qrels.get(qid).is_some_and(|j| j.contains(&top.id))
+                    {
+                        right_top += 1;
+                        let excerpt = squeeze(&top.excerpt.plain());
+                        shown += answers.iter().any(|a| excerpt.contains(a.as_str())) as usize;
+                    }
                     if !r.missing.is_empty() {
                         false_missing += 1;
                         if std::env::var_os("QUALITY_LOSSES").is_some() {
@@ -326,10 +355,21 @@ fn run_sets(dirs: &[String]) -> Res<()> {
         if !set.queries.is_empty() {
             ours_extra = format!("{ours_extra} {false_missing}").trim().to_owned();
         }
+        if !set.answers.is_empty() {
+            ours_extra = format!(
+                "{ours_extra} | {:.3} ({shown}/{right_top})",
+                shown as f64 / right_top.max(1) as f64
+            );
+        } else {
+            ours_extra.push_str(" |");
+        }
         if !set.queries.is_empty() {
             println!("{}", ours.row(&set.name, "jianbao", &ours_extra));
-            println!("{}", flat.row(&set.name, "jianbao, every copy", ""));
-            println!("{}", theirs.row(&set.name, "bigram OR", &theirs_extra));
+            println!("{}", flat.row(&set.name, "jianbao, every copy", " |"));
+            println!(
+                "{}",
+                theirs.row(&set.name, "bigram OR", &format!("{theirs_extra} |"))
+            );
         } else {
             println!("| {} | jianbao | 0 | | | | | {ours_extra} |", set.name);
         }
@@ -777,4 +817,60 @@ fn gen_compounds(corpus_dir: &str, from: &str, out: &str, n: usize) -> Res<()> {
         absent.push((format!("{c} {word}"), c));
     }
     write_set(corpus_dir, out, &[], &absent)
+}
+
+/// Questions over news articles, as a reader asks about a figure half remembered: a sentence
+/// of an article with its one number (and unit) replaced by 多少 and about a third of its
+/// other words left out (`粮食总产量达到多少`). The article is the question's relevant
+/// document, the number its answer (`answers.tsv`). Only numbers that occur once in the
+/// article, so the excerpt must show the right sentence to show the answer.
+fn gen_questions(corpus_dir: &str, out: &str, n: usize) -> Res<()> {
+    let docs = read_corpus(corpus_dir)?;
+    let number = regex::Regex::new(
+        r"\d+(?:\.\d+)?(?:万|亿)?多?(?:人|元|吨|个|家|项|公里|千米|米|亩|户|件|台|辆|座|所|次|条|名|%)",
+    )?;
+    let mut rng = Rng(0x51_7E57);
+    let (mut queries, mut answers) = (Vec::new(), Vec::new());
+    let mut tries = 0;
+    while queries.len() < n && tries < n * 50 {
+        tries += 1;
+        let d = &docs[rng.below(docs.len())];
+        let sentences: Vec<&str> = d
+            .body
+            .split(['。', '！', '？', '\n'])
+            .filter(|s| (15..=80).contains(&s.chars().count()))
+            .collect();
+        if sentences.is_empty() {
+            continue;
+        }
+        let s = sentences[rng.below(sentences.len())];
+        let found: Vec<regex::Match> = number.find_iter(s).collect();
+        let [m] = found.as_slice() else {
+            continue;
+        };
+        if d.body.matches(m.as_str()).count() != 1 {
+            continue;
+        }
+        let mut keep = |part: &str| -> String {
+            default_cut(part, false)
+                .into_iter()
+                .filter(|_| rng.below(3) != 0)
+                .map(|(a, b)| &part[a..b])
+                .collect()
+        };
+        let q = format!("{}多少{}？", keep(&s[..m.start()]), keep(&s[m.end()..]));
+        if q.chars().count() < 8 || queries.iter().any(|(qq, _)| *qq == q) {
+            continue;
+        }
+        queries.push((q, vec![d.id.clone()]));
+        answers.push(m.as_str().to_owned());
+    }
+    write_set(corpus_dir, out, &queries, &[])?;
+    let a: String = answers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("q{i}\t{a}\n"))
+        .collect();
+    std::fs::write(Path::new(out).join("answers.tsv"), a)?;
+    Ok(())
 }

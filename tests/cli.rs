@@ -353,6 +353,18 @@ fn terms_no_article_has_are_reported_as_written() {
     let v = support::cli::search_json(s, d, "ＺＺＱＱＸＸ");
     assert_eq!(v["missing"], serde_json::json!(["ＺＺＱＱＸＸ"]), "{v}");
 
+    // A compound typed as one unit is one term: every piece is in some article, the whole
+    // in none. It is named, and the articles with its pieces are the partial matches.
+    let v = support::cli::search_json(s, d, "区域协调会议 发展");
+    assert_eq!(v["missing"], serde_json::json!(["区域协调会议"]), "{v}");
+    assert_eq!(v["hits"][0]["id"], "common", "{v}");
+    let v = support::cli::search_json(s, d, "区域协调发展 推动");
+    assert_eq!(v["missing"], serde_json::json!([]), "{v}");
+    assert_eq!(v["hits"][0]["id"], "common", "{v}");
+    // A question's runs are not units: its words are searched.
+    let v = support::cli::search_json(s, d, "区域协调会议推动了什么？");
+    assert_eq!(v["missing"], serde_json::json!([]), "{v}");
+
     // A name jieba may cut differently inside the article is found, not missing.
     let v = support::cli::search_json(s, d, "朱守谦");
     assert_eq!(v["missing"], serde_json::json!([]), "{v}");

@@ -4,9 +4,11 @@ traditional with OpenCC's own tables (STPhrases.txt longest match first, then
 STCharacters.txt, first candidate), the documents and judgements unchanged. jianbao folds
 with OpenCC's t2s tables, so its folding is checked against the inverse direction.
 
-usage: make_trad.py SRC_SET OUT_SET [OPENCC_DICT_DIR]
+usage: make_trad.py [--docs] SRC_SET OUT_SET [OPENCC_DICT_DIR]
   OPENCC_DICT_DIR defaults to ferrous-opencc's assets/dictionaries in the cargo registry.
-  OUT_SET/seeds is a symlink to SRC_SET/seeds (nothing is copied).
+  OUT_SET/seeds is a symlink to SRC_SET/seeds (nothing is copied); with --docs the documents
+  are converted too (written to OUT_SET/seeds), as a traditional-character collection is.
+  SRC_SET/answers.tsv, if any, is converted with the documents (else copied).
 """
 import glob
 import os
@@ -24,6 +26,8 @@ def load(path):
 
 
 def main():
+    docs = "--docs" in sys.argv
+    sys.argv = [a for a in sys.argv if a != "--docs"]
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     src, out = sys.argv[1], sys.argv[2]
@@ -53,8 +57,22 @@ def main():
 
     os.makedirs(out, exist_ok=True)
     seeds = os.path.join(out, "seeds")
-    if not os.path.exists(seeds):
+    if docs:
+        os.makedirs(seeds, exist_ok=True)
+        src_seeds = os.path.join(src, "seeds")
+        for name in os.listdir(src_seeds):
+            text = open(os.path.join(src_seeds, name), encoding="utf-8").read()
+            head, sep, body = text.partition("\n---\n")
+            # The front matter's title is converted; url, dates and the rest stay.
+            head = "\n".join(convert(l) if l.startswith("title:") else l for l in head.split("\n"))
+            open(os.path.join(seeds, name), "w", encoding="utf-8").write(head + sep + convert(body))
+    elif not os.path.exists(seeds):
         os.symlink(os.path.abspath(os.path.join(src, "seeds")), seeds)
+    if os.path.exists(f"{src}/answers.tsv"):
+        with open(f"{out}/answers.tsv", "w", encoding="utf-8") as w:
+            for line in open(f"{src}/answers.tsv", encoding="utf-8"):
+                fields = line.rstrip("\n").split("\t")
+                w.write("\t".join(fields[:1] + [convert(a) if docs else a for a in fields[1:]]) + "\n")
     with open(f"{out}/queries.tsv", "w", encoding="utf-8") as w:
         for line in open(f"{src}/queries.tsv", encoding="utf-8"):
             if "\t" in line:

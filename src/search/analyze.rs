@@ -580,6 +580,38 @@ mod tests {
     }
 
     #[test]
+    fn a_run_typed_as_one_unit_is_one_term_with_its_pieces() {
+        let t = terms(&parse("且末玉都机场 国际"));
+        assert_eq!(t[0].kind, TermKind::Unit);
+        assert_eq!(t[0].folded, "且末玉都机场");
+        let pieces: Vec<&str> = t[0].pieces.iter().map(|p| p.folded.as_str()).collect();
+        assert!(pieces.contains(&"机场"), "{pieces:?}");
+        assert_eq!(t[1].folded, "国际");
+        // Written as typed, traditional included.
+        assert_eq!(
+            terms(&parse("地球公民基金會 合作"))[0].written,
+            "地球公民基金會"
+        );
+        // Between punctuation too.
+        assert_eq!(terms(&parse("现代食品工程，国际"))[0].kind, TermKind::Unit);
+    }
+
+    #[test]
+    fn questions_sentences_and_long_runs_are_not_units() {
+        for q in [
+            "首届比赛在哪里举行？",
+            "现代食品工程是什么",
+            "美国的芯片 出口",
+            "粮食总产量连续十年稳定在一点三万亿斤以上",
+        ] {
+            let t = terms(&parse(q));
+            assert!(t.iter().all(|t| t.kind != TermKind::Unit), "{q}: {t:?}");
+        }
+        assert!(is_question(&parse("首届比赛在哪里举行")));
+        assert!(!is_question(&parse("准确与精密 改革")));
+    }
+
+    #[test]
     fn a_short_name_typed_alone_is_one_term() {
         assert_eq!(folded("朱守谦 发展"), vec!["朱守谦", "发展"]);
         assert_eq!(terms(&parse("朱守謙"))[0].written, "朱守謙");

@@ -495,6 +495,37 @@ mod tests {
     }
 
     #[test]
+    fn the_sentence_with_what_the_title_lacks_is_shown() {
+        let body = format!(
+            "马来穿山甲是东南亚的一种穿山甲。{}马来穿山甲的天敌有虎及云豹。{}",
+            "马来穿山甲分布在森林中，体长约一米。".repeat(6),
+            "尾巴。".repeat(20)
+        );
+        let n = needles(&["马来穿山甲", "天敌"]);
+        let e = excerpt_titled(&body, "马来穿山甲", &n, 40);
+        assert!(e.plain().contains("天敌有虎及云豹"), "{}", e.plain());
+        // Without a title, the sentence with both terms still wins over the first.
+        let e = excerpt(&body, &n, 40);
+        assert!(e.plain().contains("天敌有虎及云豹"), "{}", e.plain());
+        // Only the title's terms in the body: the first sentence that has one.
+        let e = excerpt_titled(&body, "马来穿山甲的天敌", &n, 40);
+        assert!(e.plain().starts_with("马来穿山甲是东南亚"), "{}", e.plain());
+    }
+
+    #[test]
+    fn hints_choose_but_are_not_highlighted() {
+        let body = "甲乙丙丁。首届比赛于一九九零年举行。戊己庚辛。";
+        let mut n = needles(&["比赛"]);
+        n.push(Needle {
+            text: "举行".into(),
+            weight: 1.0,
+            highlight: false,
+        });
+        let e = excerpt(body, &n, 30);
+        assert_eq!(e.html(), "…首届<b>比赛</b>于一九九零年举行。戊己庚辛。");
+    }
+
+    #[test]
     fn no_match_gives_the_start() {
         let e = excerpt("第一段。\n第二段。", &needles(&["没有"]), 100);
         assert_eq!(e.plain(), "第一段。 第二段。");
