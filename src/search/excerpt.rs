@@ -208,13 +208,9 @@ fn excerpt_of(body: &str, title: &str, needles: &[Needle], max_chars: usize) -> 
         })
         .collect();
     let best = best_sentence(&sentences, &matches, &choosing);
-    let start = start_in(
-        &display,
-        sentences[best].clone(),
-        &matches,
-        needles,
-        max_chars,
-    );
+    let lead = lead_sentence(&display, &sentences, best, max_chars);
+    let shown = sentences[lead].start..sentences[best].end;
+    let start = start_in(&display, shown, &matches, needles, max_chars);
     let ranges = matches
         .into_iter()
         .filter(|(_, n)| needles[*n].highlight)
@@ -228,12 +224,21 @@ fn ends_sentence(c: char) -> bool {
     matches!(c, '。' | '！' | '？' | '!' | '?' | '；' | ';' | '\n')
 }
 
-/// Character ranges of the body's sentences (and lines), in order; never empty.
+/// Character ranges of the body's sentences (and lines), in order; never empty. A sentence
+/// end inside brackets or quotes (`《卡拉OK.LIVE！‧台北‧我》`) does not end the sentence.
 fn sentences(display: &[char], body: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
+    let mut depth = 0usize;
     for (i, c) in body.chars().enumerate() {
-        if ends_sentence(c) {
+        match c {
+            '《' | '「' | '『' | '“' | '（' | '【' => depth += 1,
+            '》' | '」' | '』' | '”' | '）' | '】' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        // A line always ends one (an unclosed bracket must not swallow the article).
+        if c == '\n' || (depth == 0 && ends_sentence(c)) {
+            depth = 0;
             if i + 1 > start {
                 out.push(start..i + 1);
             }
@@ -244,6 +249,40 @@ fn sentences(display: &[char], body: &str) -> Vec<Range<usize>> {
         out.push(start..display.len());
     }
     out
+}
+
+/// Words that open a sentence continuing the one before: its cause (`因此`), its contrast
+/// (`但`), what came next (`赛后`). Such a sentence is shown with the one before, which a
+/// question about it (`为什么…`) is usually about.
+const CONTINUATIONS: &[&str] = &[
+    "因此", "所以", "因而", "于是", "故", "但", "然而", "不过", "后来", "此后", "之后", "随后",
+    "赛后", "其后",
+];
+
+/// The sentence the excerpt starts at: the chosen one, or the one before when the chosen one
+/// continues it and both fit.
+fn lead_sentence(
+    display: &[char],
+    sentences: &[Range<usize>],
+    best: usize,
+    max_chars: usize,
+) -> usize {
+    let Some(prev) = best.checked_sub(1).map(|p| &sentences[p]) else {
+        return best;
+    };
+    let opening: String = display[sentences[best].clone()]
+        .iter()
+        .skip_while(|c| c.is_whitespace())
+        .take(2)
+        .collect();
+    let continues = CONTINUATIONS.iter().any(|w| opening.starts_with(w));
+    // Lines show as spaces: a sentence ending in one ended its line.
+    let on_one_line = display[prev.clone()].last().is_some_and(|c| *c != ' ');
+    if continues && on_one_line && prev.len() <= max_chars * 3 / 4 {
+        best - 1
+    } else {
+        best
+    }
 }
 
 /// The sentence whose matches are worth the most: each needle's weight once (a repeat adds a

@@ -28,7 +28,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, TERMINATED, Term};
 
 use super::Sort;
-use super::analyze::{Analysis, QueryTerm, TermKind, asks, is_function_word};
+use super::analyze::{Analysis, QueryTerm, TermKind, asks};
 use super::coverage::{CoverageQuery, CoverageTerm};
 use super::forward_only::ForwardOnly;
 use super::query::UserQuery;
@@ -111,6 +111,11 @@ pub fn plan(searcher: &Searcher, f: &Fields, analysis: &Analysis, sort: Sort) ->
     }
 }
 
+/// Characters of questions and grammar: a bigram with one is no hint.
+const PARTICLES: &[char] = &[
+    '什', '么', '哪', '谁', '吗', '呢', '怎', '啥', '的', '了', '是', '吧', '啊', '着',
+];
+
 /// At most this many hints are looked up (a pasted paragraph).
 const MAX_HINTS: usize = 24;
 
@@ -126,12 +131,8 @@ fn hints(searcher: &Searcher, f: &Fields, q: &UserQuery, stats: &[TermStat]) -> 
             let held = stats
                 .iter()
                 .any(|s| !s.missing && s.term.folded.contains(text));
-            // `的将` of `谁的将领` says nothing: a bigram with a function character is no hint.
-            let asking = asks(text)
-                || text.contains(['什', '么', '哪', '谁', '吗', '呢', '怎', '啥'])
-                || text
-                    .chars()
-                    .any(|c| is_function_word(c.encode_utf8(&mut [0; 4])));
+            // `的将` of `谁的将领` says nothing; `为食` of `以什么为食` does.
+            let asking = asks(text) || text.contains(PARTICLES);
             if !cjk || held || asking || out.iter().any(|(t, _)| t == text) {
                 continue;
             }
