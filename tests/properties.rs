@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use jianbao::corpus::status::TextState;
 use jianbao::digest::{self, Digest};
 use jianbao::render::{TELEGRAM_MAX_CHARS, results_page, split_message};
-use jianbao::search::excerpt::{Needle, excerpt};
+use jianbao::search::excerpt::{Needle, excerpt, excerpt_titled};
 use jianbao::search::{Hit, SearchResults, query};
 use proptest::prelude::*;
 use support::check_telegram_html;
@@ -35,7 +35,9 @@ fn hostile_text(max: usize) -> impl Strategy<Value = String> {
 }
 
 fn hit(title: String, source: String, url: String, body: String, query_text: &str) -> Hit {
-    let needles: Vec<Needle> = jianbao::text::words(&jianbao::text::fold(query_text))
+    // The query's words to highlight, and its bigrams as hints (choosing, not highlighted).
+    let folded = jianbao::text::fold(query_text);
+    let mut needles: Vec<Needle> = jianbao::text::words(&folded)
         .into_iter()
         .map(|w| Needle {
             text: w.to_owned(),
@@ -43,6 +45,16 @@ fn hit(title: String, source: String, url: String, body: String, query_text: &st
             highlight: true,
         })
         .collect();
+    needles.extend(jianbao::text::bigrams(&folded).into_iter().map(|b| Needle {
+        text: b.text.to_owned(),
+        weight: 0.5,
+        highlight: false,
+    }));
+    let excerpt = if body.is_empty() {
+        jianbao::search::Excerpt::unhighlighted(TextState::Deleted.marker())
+    } else {
+        excerpt_titled(&body, &title, &needles, 240)
+    };
     Hit {
         key: "k".into(),
         id: "id".into(),
@@ -52,11 +64,7 @@ fn hit(title: String, source: String, url: String, body: String, query_text: &st
         date: NaiveDate::from_ymd_opt(2024, 7, 10),
         score: 1.0,
         // A page without text shows its marker instead of an excerpt.
-        excerpt: if body.is_empty() {
-            jianbao::search::Excerpt::unhighlighted(TextState::Deleted.marker())
-        } else {
-            excerpt(&body, &needles, 240)
-        },
+        excerpt,
         seq: 7,
         story: 7,
         also: Vec::new(),
@@ -153,6 +161,86 @@ proptest! {
 }
 
 /// A page of hostile text with links, tables, lists and bare URLs, as a scraper writes it.
+/// A real index on disk of hostile articles (markup, entities, emoji, traditional characters,
+/// sentence ends inside brackets, compounds), built once for the whole-path property below.
+fn hostile_index() -> &'static (tempfile::TempDir, jianbao::index::SearchIndex) {
+    static INDEX: std::sync::OnceLock<(tempfile::TempDir, jianbao::index::SearchIndex)> =
+        std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seeds = dir.path().join("seeds");
+        std::fs::create_dir_all(&seeds).expect("seeds");
+        let bodies = [
+            "马来穿山甲是东南亚的一种穿山甲。牠们的天敌有虎及云豹！<b>粗体</b> & 实体 &amp; 😀",
+            "《卡拉OK.LIVE！‧台北‧我》是张雨生的第六张专辑。因此<i>销量</i>不高；但“口碑”很好？",
+            "且末机场位于新疆。玉都的 <a href=\"x\">链接</a> 与 CVE-2024-3400 漏洞通告。\n\n第二段（未闭合的括号",
+            "臺灣經濟發展。區域協調發展！𠀀𠀁 <script>x</script> 「引號。內的句號」結束。",
+            "首届比赛于1990年举行。赛后，他结束了运动生涯。&lt;tag&gt; <<>> \" ' `",
+        ];
+        for (i, body) in bodies.iter().enumerate() {
+            let text = format!(
+                "---\ntitle: 标题{i} <b>&amp;\nurl: https://a.b/{i}?x=1&y=<2>\nsource: 来源<{i}>\ndate: 2024-07-1{i}\n---\n{body}\n"
+            );
+            std::fs::write(seeds.join(format!("a{i}.txt")), text).expect("write");
+        }
+        let index = jianbao::index::SearchIndex::open(&dir.path().join("data")).expect("open");
+        index.sync(&seeds, None).expect("sync");
+        (dir, index)
+    })
+}
+
+/// The hostile index answers (so the property below searches something).
+#[test]
+fn the_hostile_index_answers() {
+    let (_, index) = hostile_index();
+    let opts = jianbao::search::SearchOptions::default();
+    let r = jianbao::search::search(index, "马来穿山甲的天敌是什么？", &opts).expect("search");
+    assert!(r.hits[0].excerpt.plain().contains("天敌"), "{:?}", r.hits);
+    let r = jianbao::search::search(index, "且末玉都机场 国际", &opts).expect("search");
+    assert_eq!(
+        r.missing,
+        vec!["且末玉都机场".to_owned(), "国际".to_owned()]
+    );
+    assert!(
+        !r.hits.is_empty(),
+        "the pieces (且末, 机场) are partial matches"
+    );
+    let r = jianbao::search::search(index, "张雨生 专辑", &opts).expect("search");
+    assert!(
+        r.hits[0]
+            .excerpt
+            .plain()
+            .contains("《卡拉OK.LIVE！‧台北‧我》"),
+        "{:?}",
+        r.hits
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The whole query path (analysis, units, hints, the excerpt's sentence) on a real index:
+    /// whatever is typed, the reply is valid Telegram HTML within the limit.
+    #[test]
+    fn searched_replies_are_valid_html(
+        q in prop_oneof![
+            hostile_text(30),
+            Just("且末玉都机场 国际".to_owned()),
+            Just("马来穿山甲的天敌是什么？".to_owned()),
+            Just("臺灣經濟 <b>".to_owned()),
+            "[且末玉都机场天敌销量比赛<>&\"？。！ ]{1,20}",
+        ],
+    ) {
+        let (_, index) = hostile_index();
+        let opts = jianbao::search::SearchOptions::default();
+        if let Ok(results) = jianbao::search::search(index, &q, &opts) {
+            let html = results_page(&q, &results, 1, 7);
+            let len = check_telegram_html(&html).map_err(|e| TestCaseError::fail(format!("{e}: {html}")))?;
+            prop_assert!(len <= TELEGRAM_MAX_CHARS);
+        }
+    }
+}
+
 fn hostile_page() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         hostile_text(6),
