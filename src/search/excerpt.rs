@@ -211,12 +211,120 @@ fn excerpt_of(body: &str, title: &str, needles: &[Needle], max_chars: usize) -> 
     let lead = lead_sentence(&display, &sentences, best, max_chars);
     let shown = sentences[lead].start..sentences[best].end;
     let start = start_in(&display, shown, &matches, needles, max_chars);
-    let ranges = matches
+    let second = second_fragment(
+        &display,
+        &sentences,
+        &matches,
+        &choosing,
+        start,
+        sentences[best].end,
+        max_chars,
+    );
+    let ranges: Vec<Range<usize>> = matches
         .into_iter()
         .filter(|(_, n)| needles[*n].highlight)
         .map(|(r, _)| r)
         .collect();
-    window(&display, start, max_chars, ranges)
+    match second {
+        Some((first, second)) => fragments(&display, first, second, ranges),
+        None => window(&display, start, max_chars, ranges),
+    }
+}
+
+/// A second fragment is not shown in less room than this.
+const FRAGMENT_MIN_CHARS: usize = 24;
+
+/// When a term the user typed is in the article but far from the chosen sentence (and not in
+/// its title: `needles` here are weighed for choosing, the title's at 0), the chosen
+/// sentence (whole) and a fragment around the term, in body order: (first, second) character
+/// ranges, shown joined by `…`. The sentence is never cut for it: the fragment takes the room
+/// the sentence leaves (what would otherwise show the text after it).
+fn second_fragment(
+    display: &[char],
+    sentences: &[Range<usize>],
+    matches: &[(Range<usize>, usize)],
+    needles: &[Needle],
+    start: usize,
+    sentence_end: usize,
+    max_chars: usize,
+) -> Option<(Range<usize>, Range<usize>)> {
+    let end = (start + max_chars).min(display.len());
+    let shown = |n: usize| {
+        matches
+            .iter()
+            .any(|(r, m)| *m == n && r.start >= start && r.end <= end)
+    };
+    let lacking = matches
+        .iter()
+        .filter(|(_, n)| needles[*n].highlight && needles[*n].weight > 0.0 && !shown(*n))
+        .max_by(|a, b| needles[a.1].weight.total_cmp(&needles[b.1].weight))?;
+    let room = max_chars.checked_sub(sentence_end.checked_sub(start)? + 1)?;
+    if room < FRAGMENT_MIN_CHARS {
+        return None;
+    }
+    let r = &lacking.0;
+    let sentence = &sentences[sentences
+        .partition_point(|s| s.end <= r.start)
+        .min(sentences.len() - 1)];
+    let from = snap_to_clause(display, r.start.saturating_sub(LEAD_CHARS / 2), r.start)
+        .max(sentence.start)
+        .max(r.start.saturating_sub(LEAD_CHARS));
+    let to = (from + room)
+        .min(sentence.end.max(r.end))
+        .min(display.len());
+    let first = start..sentence_end;
+    let second = from..to;
+    if second.end <= first.start {
+        Some((second, first))
+    } else if second.start >= first.end {
+        Some((first, second))
+    } else {
+        None
+    }
+}
+
+/// Two ranges of the body, in order, joined by `…`, with the highlights that fall in them.
+fn fragments(
+    chars: &[char],
+    first: Range<usize>,
+    second: Range<usize>,
+    ranges: Vec<Range<usize>>,
+) -> Excerpt {
+    let trim = |r: Range<usize>| {
+        let mut s = r.start;
+        while s < r.end && chars[s] == ' ' {
+            s += 1;
+        }
+        let mut e = r.end;
+        while e > s && chars[e - 1] == ' ' {
+            e -= 1;
+        }
+        s..e
+    };
+    let (first, second) = (trim(first), trim(second));
+    let mut text: String = chars[first.clone()].iter().collect();
+    text.push('…');
+    text.extend(&chars[second.clone()]);
+    let offset = first.len() + 1;
+    let mut highlights: Vec<Range<usize>> = Vec::new();
+    for r in ranges {
+        for (part, base) in [(&first, 0), (&second, offset)] {
+            let (a, b) = (r.start.max(part.start), r.end.min(part.end));
+            if a < b {
+                let (a, b) = (a - part.start + base, b - part.start + base);
+                match highlights.last_mut() {
+                    Some(last) if a <= last.end => last.end = last.end.max(b),
+                    _ => highlights.push(a..b),
+                }
+            }
+        }
+    }
+    Excerpt {
+        text,
+        highlights,
+        cut_start: first.start > 0,
+        cut_end: second.end < chars.len(),
+    }
 }
 
 /// Where a sentence ends (the character is its last).
@@ -549,6 +657,26 @@ mod tests {
         // Only the title's terms in the body: the first sentence that has one.
         let e = excerpt_titled(&body, "马来穿山甲的天敌", &n, 40);
         assert!(e.plain().starts_with("马来穿山甲是东南亚"), "{}", e.plain());
+    }
+
+    #[test]
+    fn terms_far_apart_show_as_two_fragments() {
+        let body = format!(
+            "芯片产业稳步发展。{}今年出口增长两成，创下新高。{}",
+            "无关的内容在这里。".repeat(20),
+            "尾声。".repeat(10)
+        );
+        let mut n = needles(&["芯片", "出口"]);
+        n[0].weight = 2.0;
+        let e = excerpt(&body, &n, 60);
+        assert_eq!(
+            e.html(),
+            "<b>芯片</b>产业稳步发展。…今年<b>出口</b>增长两成，创下新高。…"
+        );
+        assert!(e.text.chars().count() <= 60);
+        // A term the title shows is not fetched from afar.
+        let e = excerpt_titled(&body, "出口", &n, 60);
+        assert!(!e.plain().contains("出口"), "{}", e.plain());
     }
 
     #[test]
