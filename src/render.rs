@@ -383,7 +383,9 @@ fn split_html_line(line: &str, max: usize) -> Vec<String> {
             clause = None;
             continue;
         }
-        if width > 0 && len + width > max && at > start {
+        // A loop: after a cut at an early sentence end, what is left with this character
+        // may still not fit (`。` then 44 characters and an emoji under a limit of 45).
+        while width > 0 && len + width > max && at > start {
             let (cut, cut_len) = sentence.or(clause).unwrap_or((at, len));
             pieces.push(line[start..cut].to_owned());
             start = cut;
@@ -490,6 +492,20 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_cut_at_an_early_sentence_end_still_fits() {
+        // Found by the property test: a sentence end at the start, then a line that fills
+        // the limit, then an emoji (two UTF-16 units).
+        let line = format!("。{}🙂🙂一一", "一".repeat(44));
+        for part in split_message(&line, 45) {
+            assert!(
+                visible_len(&part) <= 45,
+                "{} > 45: {part}",
+                visible_len(&part)
+            );
+        }
+    }
 
     #[test]
     fn escaping_and_length() {
