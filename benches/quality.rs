@@ -741,6 +741,12 @@ fn gen_names(corpus_dir: &str, out: &str, n: usize) -> Res<()> {
     write_set(corpus_dir, out, &queries, &absent)
 }
 
+/// Every two adjacent characters of a text.
+fn two_chars(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.windows(2).map(|w| w.iter().collect()).collect()
+}
+
 /// Common news words a compound is typed with.
 const NEWS_WORDS: [&str; 10] = [
     "国际", "合作", "改革", "建设", "发展", "经济", "会议", "安全", "创新", "文化",
@@ -750,8 +756,9 @@ const NEWS_WORDS: [&str; 10] = [
 /// (`且末玉都机场 国际`): `missing` must list the compound. FROM is where the names come from:
 /// a folder of another collection (the titles of its articles: `德国环境与自然保护联盟`), or
 /// `join` (two or three words of CORPUS's titles that never stand side by side there:
-/// `且末` + `玉都` + `机场`). Only compounds jieba cuts into several words, one at least of
-/// them in some article: what a check word by word misses.
+/// `且末` + `玉都` + `机场`). Only compounds jieba cuts into several pieces, one at least of
+/// them (or two adjacent characters, for a run jieba knows no word of: `安般守意经`) in some
+/// article: what a check word by word misses.
 fn gen_compounds(corpus_dir: &str, from: &str, out: &str, n: usize) -> Res<()> {
     let docs = read_corpus(corpus_dir)?;
     let mut rng = Rng(0xC0_4D0_u64 ^ from.len() as u64);
@@ -792,9 +799,10 @@ fn gen_compounds(corpus_dir: &str, from: &str, out: &str, n: usize) -> Res<()> {
         (3..=8).contains(&len)
             && f.chars().all(is_cjk)
             && pieces.len() >= 2
-            && pieces
+            && (pieces
                 .iter()
                 .any(|&(a, b)| f[a..b].chars().count() >= 2 && seen.contains(&f[a..b]))
+                || two_chars(&f).iter().any(|w| seen.contains(w)))
     };
     let mut picked: Vec<String> = candidates.into_iter().filter(good).collect();
     // Absent as a substring of any article (title or body), not just as a jieba token.
