@@ -1,4 +1,7 @@
-//! Running a user's query against the index: query building, ranking, paging, excerpts.
+//! Running a user's query against the index, in stages that hand their result forward:
+//! `query` (syntax) → `analyze` (terms) → `plan` (what the index knows of them, the tantivy
+//! queries; `coverage` scores) → `execute` (one ranked page, stories folded) → `present` (hits
+//! and excerpts). [`run`] calls them in order; this file holds only the types they share.
 
 pub mod analyze;
 pub mod coverage;
