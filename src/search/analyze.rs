@@ -9,6 +9,9 @@
 //! - a **word**: a jieba word of two or more CJK characters (`人工智能`, `举行`), or a short
 //!   run typed on its own that jieba would cut into a lone character and a word (a name like
 //!   `朱守谦` becomes `朱 / 守谦`; the user meant the three characters);
+//! - a **unit**: outside questions, a run of 3 to 8 CJK characters typed as one thing that
+//!   jieba cuts into words (`且末玉都机场`): its exact sequence; when no article has it, it is
+//!   reported and its words stand in;
 //! - a **phrase**: what the user put in quotes.
 //!
 //! Lone characters and function words are not terms: they still rank (BM25), but a result is
