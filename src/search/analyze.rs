@@ -172,11 +172,20 @@ const SHORT_RUN_CHARS: usize = 4;
 /// typed without spaces, whose words the answer need not repeat in order.
 const UNIT_MAX_CHARS: usize = 8;
 
-/// Words that make a run a sentence rather than a name: a run with one of them is not a unit
-/// (`美国的芯片` is 美国 and 芯片; `准确与精密` stays one).
-const SENTENCE_WORDS: &[&str] = &[
-    "的", "了", "是", "在", "吗", "呢", "吧", "把", "被", "着", "过",
+/// Characters of grammar: as a word of a run, one makes it a sentence rather than a name, so
+/// not a unit (`美国的芯片` is 美国 and 芯片; `准确与精密` stays one).
+const GRAMMAR_CHARS: &[char] = &[
+    '的', '了', '是', '在', '吗', '呢', '吧', '啊', '把', '被', '着', '过',
 ];
+
+/// Characters of question words (`什么`, `哪里`, `谁`, `怎么`, `啥`).
+const QUESTION_CHARS: &[char] = &['什', '么', '哪', '谁', '怎', '啥'];
+
+/// A character of grammar or of a question word: a query bigram with one says nothing of
+/// the answer (`的将` of `谁的将领`; `为食` of `以什么为食` does).
+pub fn is_grammar_or_question_char(c: char) -> bool {
+    GRAMMAR_CHARS.contains(&c) || QUESTION_CHARS.contains(&c)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TermKind {
@@ -327,7 +336,10 @@ fn piece_terms(folded: &str, written: &str, units: bool) -> Vec<QueryTerm> {
         ));
     }
     for (start, end) in cjk_runs(folded) {
-        let words: Vec<(usize, QueryTerm)> = run_words(&folded[start..end])
+        let run = &folded[start..end];
+        // One cut of the run serves its words and the unit test.
+        let tokens = crate::text::default_cut(run, false);
+        let words: Vec<(usize, QueryTerm)> = run_words(run, &tokens)
             .into_iter()
             .map(|(a, b, kind)| {
                 let (a, b) = (start + a, start + b);
@@ -337,7 +349,7 @@ fn piece_terms(folded: &str, written: &str, units: bool) -> Vec<QueryTerm> {
                 )
             })
             .collect();
-        if units && is_unit(&folded[start..end], words.iter().map(|(_, w)| w)) {
+        if units && is_unit(run, &tokens, words.iter().map(|(_, w)| w)) {
             let mut unit = QueryTerm::new(
                 folded[start..end].to_owned(),
                 written_of(start, end),
@@ -356,7 +368,11 @@ fn piece_terms(folded: &str, written: &str, units: bool) -> Vec<QueryTerm> {
 /// Whether a CJK run (its words as [`run_words`] found them) is a [`TermKind::Unit`]: 3 to
 /// [`UNIT_MAX_CHARS`] characters that jieba cuts into several pieces, none of them a word
 /// that makes a sentence.
-fn is_unit<'a>(run: &str, words: impl Iterator<Item = &'a QueryTerm>) -> bool {
+fn is_unit<'a>(
+    run: &str,
+    tokens: &[(usize, usize)],
+    words: impl Iterator<Item = &'a QueryTerm>,
+) -> bool {
     let chars = run.chars().count();
     if !(3..=UNIT_MAX_CHARS).contains(&chars) {
         return false;
@@ -371,11 +387,11 @@ fn is_unit<'a>(run: &str, words: impl Iterator<Item = &'a QueryTerm>) -> bool {
     {
         return false;
     }
-    let tokens = crate::text::default_cut(run, false);
-    tokens.len() >= 2
-        && !tokens
-            .iter()
-            .any(|&(a, b)| SENTENCE_WORDS.contains(&&run[a..b]))
+    let grammar = |&(a, b): &(usize, usize)| {
+        let mut chars = run[a..b].chars();
+        matches!((chars.next(), chars.next()), (Some(c), None) if GRAMMAR_CHARS.contains(&c))
+    };
+    tokens.len() >= 2 && !tokens.iter().any(grammar)
 }
 
 /// A query that asks something (a question word anywhere, or a question mark): its runs are
@@ -428,8 +444,7 @@ fn cjk_runs(text: &str) -> Vec<(usize, usize)> {
 /// words of two or more characters, and each sequence of two or more lone characters (an
 /// unknown name: `刘七`, `黄华麒`). jieba's HMM would join those too, but it also joins the
 /// next function word (`刘七是`), a term no article has.
-fn run_words(run: &str) -> Vec<(usize, usize, TermKind)> {
-    let tokens = crate::text::default_cut(run, false);
+fn run_words(run: &str, tokens: &[(usize, usize)]) -> Vec<(usize, usize, TermKind)> {
     let chars = run.chars().count();
     let is_stop = |&(a, b): &(usize, usize)| is_function_word(&run[a..b]);
     let is_lone = |&(a, b): &(usize, usize)| run[a..b].chars().count() == 1;

@@ -226,7 +226,7 @@ fn excerpt_of(body: &str, title: &str, needles: &[Needle], max_chars: usize) -> 
         .map(|(r, _)| r)
         .collect();
     match second {
-        Some((first, second)) => fragments(&display, first, second, ranges),
+        Some((first, second)) => joined(&display, &[first, second], &ranges),
         None => window(&display, start, max_chars, ranges),
     }
 }
@@ -280,50 +280,6 @@ fn second_fragment(
         Some((first, second))
     } else {
         None
-    }
-}
-
-/// Two ranges of the body, in order, joined by `…`, with the highlights that fall in them.
-fn fragments(
-    chars: &[char],
-    first: Range<usize>,
-    second: Range<usize>,
-    ranges: Vec<Range<usize>>,
-) -> Excerpt {
-    let trim = |r: Range<usize>| {
-        let mut s = r.start;
-        while s < r.end && chars[s] == ' ' {
-            s += 1;
-        }
-        let mut e = r.end;
-        while e > s && chars[e - 1] == ' ' {
-            e -= 1;
-        }
-        s..e
-    };
-    let (first, second) = (trim(first), trim(second));
-    let mut text: String = chars[first.clone()].iter().collect();
-    text.push('…');
-    text.extend(&chars[second.clone()]);
-    let offset = first.len() + 1;
-    let mut highlights: Vec<Range<usize>> = Vec::new();
-    for r in ranges {
-        for (part, base) in [(&first, 0), (&second, offset)] {
-            let (a, b) = (r.start.max(part.start), r.end.min(part.end));
-            if a < b {
-                let (a, b) = (a - part.start + base, b - part.start + base);
-                match highlights.last_mut() {
-                    Some(last) if a <= last.end => last.end = last.end.max(b),
-                    _ => highlights.push(a..b),
-                }
-            }
-        }
-    }
-    Excerpt {
-        text,
-        highlights,
-        cut_start: first.start > 0,
-        cut_end: second.end < chars.len(),
     }
 }
 
@@ -543,29 +499,48 @@ fn snap_to_clause(chars: &[char], start: usize, first_match: usize) -> usize {
 fn window(chars: &[char], start: usize, max_chars: usize, ranges: Vec<Range<usize>>) -> Excerpt {
     let start = start.min(chars.len());
     let end = (start + max_chars).min(chars.len());
-    // Skip leading spaces inside the window.
-    let mut s = start;
-    while s < end && chars[s] == ' ' {
-        s += 1;
-    }
-    let text: String = chars[s..end].iter().collect();
+    joined(chars, &[start..end], &ranges)
+}
+
+/// Ranges of the body, in order, joined by `…` (one range is a plain window), the spaces at
+/// their edges left out, with the highlights that fall in them.
+fn joined(chars: &[char], parts: &[Range<usize>], ranges: &[Range<usize>]) -> Excerpt {
+    let mut text = String::new();
     let mut highlights: Vec<Range<usize>> = Vec::new();
-    for r in ranges {
-        let (a, b) = (r.start.max(s), r.end.min(end));
-        if a >= b {
-            continue;
+    // Characters in `text` so far.
+    let mut len = 0;
+    for (i, part) in parts.iter().enumerate() {
+        let mut s = part.start;
+        while s < part.end && chars[s] == ' ' {
+            s += 1;
         }
-        let (a, b) = (a - s, b - s);
-        match highlights.last_mut() {
-            Some(last) if a <= last.end => last.end = last.end.max(b),
-            _ => highlights.push(a..b),
+        let mut e = part.end;
+        while e > s && chars[e - 1] == ' ' {
+            e -= 1;
         }
+        if i > 0 {
+            text.push('…');
+            len += 1;
+        }
+        text.extend(&chars[s..e]);
+        for r in ranges {
+            let (a, b) = (r.start.max(s), r.end.min(e));
+            if a >= b {
+                continue;
+            }
+            let (a, b) = (a - s + len, b - s + len);
+            match highlights.last_mut() {
+                Some(last) if a <= last.end => last.end = last.end.max(b),
+                _ => highlights.push(a..b),
+            }
+        }
+        len += e - s;
     }
     Excerpt {
         text,
         highlights,
-        cut_start: start > 0,
-        cut_end: end < chars.len(),
+        cut_start: parts.first().is_some_and(|p| p.start > 0),
+        cut_end: parts.last().is_some_and(|p| p.end < chars.len()),
     }
 }
 

@@ -28,7 +28,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, TERMINATED, Term};
 
 use super::Sort;
-use super::analyze::{Analysis, QueryTerm, TermKind, asks};
+use super::analyze::{Analysis, QueryTerm, TermKind, asks, is_grammar_or_question_char};
 use super::coverage::{CoverageQuery, CoverageTerm};
 use super::forward_only::ForwardOnly;
 use super::query::UserQuery;
@@ -57,8 +57,6 @@ pub struct Plan {
     /// `None` when every term is missing: fragments of what was asked are not an answer.
     pub queries: Option<Queries>,
     pub sort: Sort,
-    /// The query as parsed (what presentation highlights besides the terms).
-    pub query: UserQuery,
     /// The query's CJK bigrams that no term holds, with their rarity: a question's words
     /// across jieba's cuts (`被发` of `何时被发现`), which the answer's sentence often
     /// repeats. They choose the excerpt's sentence and are not highlighted.
@@ -107,14 +105,8 @@ pub fn plan(searcher: &Searcher, f: &Fields, analysis: &Analysis, sort: Sort) ->
         stats,
         queries,
         sort,
-        query: q.clone(),
     }
 }
-
-/// Characters of questions and grammar: a bigram with one is no hint.
-const PARTICLES: &[char] = &[
-    '什', '么', '哪', '谁', '吗', '呢', '怎', '啥', '的', '了', '是', '吧', '啊', '着',
-];
 
 /// At most this many hints are looked up (a pasted paragraph).
 const MAX_HINTS: usize = 24;
@@ -131,8 +123,7 @@ fn hints(searcher: &Searcher, f: &Fields, q: &UserQuery, stats: &[TermStat]) -> 
             let held = stats
                 .iter()
                 .any(|s| !s.missing && s.term.folded.contains(text));
-            // `的将` of `谁的将领` says nothing; `为食` of `以什么为食` does.
-            let asking = asks(text) || text.contains(PARTICLES);
+            let asking = asks(text) || text.chars().any(is_grammar_or_question_char);
             if !cjk || held || asking || out.iter().any(|(t, _)| t == text) {
                 continue;
             }

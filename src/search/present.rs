@@ -17,11 +17,12 @@ use crate::index::{Fields, Stored};
 pub fn hits(
     searcher: &Searcher,
     f: &Fields,
+    query: &UserQuery,
     plan: &Plan,
     page: Ranked,
     excerpt_chars: usize,
 ) -> Result<Vec<Hit>, SearchError> {
-    let mut needles = needles_of(&plan.stats, &plan.query);
+    let mut needles = needles_of(&plan.stats, query);
     needles.extend(plan.hints.iter().map(|(text, weight)| Needle {
         text: text.clone(),
         weight: *weight * HINT_FACTOR,
