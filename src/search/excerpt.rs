@@ -499,7 +499,7 @@ fn snap_to_clause(chars: &[char], start: usize, first_match: usize) -> usize {
 fn window(chars: &[char], start: usize, max_chars: usize, ranges: Vec<Range<usize>>) -> Excerpt {
     let start = start.min(chars.len());
     let end = (start + max_chars).min(chars.len());
-    joined(chars, &[start..end], &ranges)
+    joined(chars, std::slice::from_ref(&(start..end)), &ranges)
 }
 
 /// Ranges of the body, in order, joined by `…` (one range is a plain window), the spaces at
