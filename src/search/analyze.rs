@@ -146,6 +146,13 @@ pub struct Analysis {
     pub terms: Vec<QueryTerm>,
     /// Its length in words ([`query_length`]): keyword searches are short, questions long.
     pub length: usize,
+    /// Its distinct CJK bigrams without a grammar or question character, in order: what a
+    /// question's answer sentence may repeat across jieba's cuts (`被发` of `何时被发现`). The
+    /// plan keeps those no present term holds as the excerpt's hints.
+    pub bigrams: Vec<String>,
+    /// Single CJK characters typed on their own, not function words: what the user asked for,
+    /// highlighted although a lone character is never a term.
+    pub lone_chars: Vec<String>,
 }
 
 /// Analyses a parsed query.
@@ -153,8 +160,39 @@ pub fn analyze(query: UserQuery) -> Analysis {
     Analysis {
         terms: terms(&query),
         length: query_length(&query),
+        bigrams: plain_bigrams(&query),
+        lone_chars: lone_chars(&query),
         query,
     }
+}
+
+/// The [`Analysis::bigrams`] of a query.
+fn plain_bigrams(q: &UserQuery) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for piece in &q.text {
+        for b in crate::text::bigrams(piece) {
+            let text = b.text;
+            let cjk = text.chars().count() == 2 && text.chars().all(is_cjk);
+            let asking = asks(text) || text.chars().any(is_grammar_or_question_char);
+            if cjk && !asking && !out.iter().any(|t| t == text) {
+                out.push(text.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The [`Analysis::lone_chars`] of a query.
+fn lone_chars(q: &UserQuery) -> Vec<String> {
+    q.text
+        .iter()
+        .filter(|piece| {
+            let mut chars = piece.chars();
+            matches!((chars.next(), chars.next()), (Some(c), None) if is_cjk(c))
+                && !is_function_word(piece)
+        })
+        .cloned()
+        .collect()
 }
 
 /// More terms than this are not checked one by one (a pasted paragraph).
@@ -183,7 +221,7 @@ const QUESTION_CHARS: &[char] = &['什', '么', '哪', '谁', '怎', '啥'];
 
 /// A character of grammar or of a question word: a query bigram with one says nothing of
 /// the answer (`的将` of `谁的将领`; `为食` of `以什么为食` does).
-pub fn is_grammar_or_question_char(c: char) -> bool {
+fn is_grammar_or_question_char(c: char) -> bool {
     GRAMMAR_CHARS.contains(&c) || QUESTION_CHARS.contains(&c)
 }
 
@@ -410,7 +448,7 @@ pub fn is_question(q: &UserQuery) -> bool {
 }
 
 /// A word that asks: the question words, and the particles and pronouns of a question.
-pub fn asks(word: &str) -> bool {
+fn asks(word: &str) -> bool {
     is_question_word(word)
         || word.contains("什么")
         || word.contains("怎么")

@@ -161,14 +161,7 @@ pub fn run(
             page.truncate(MAX_PARTIAL_HITS.saturating_sub(opts.offset));
         }
         results.total = total;
-        results.hits = present::hits(
-            searcher,
-            f,
-            &analysis.query,
-            &plan,
-            page,
-            opts.excerpt_chars,
-        )?;
+        results.hits = present::hits(searcher, f, &analysis, &plan, page, opts.excerpt_chars)?;
     }
     results.query = analysis.query;
     Ok(results)

@@ -28,7 +28,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, TERMINATED, Term};
 
 use super::Sort;
-use super::analyze::{Analysis, QueryTerm, TermKind, asks, is_grammar_or_question_char};
+use super::analyze::{Analysis, QueryTerm, TermKind};
 use super::coverage::{CoverageQuery, CoverageTerm};
 use super::forward_only::ForwardOnly;
 use super::query::UserQuery;
@@ -101,7 +101,7 @@ pub fn plan(searcher: &Searcher, f: &Fields, analysis: &Analysis, sort: Sort) ->
         }
     });
     Plan {
-        hints: hints(searcher, f, q, &stats),
+        hints: hints(searcher, f, analysis, &stats),
         stats,
         queries,
         sort,
@@ -113,34 +113,33 @@ const MAX_HINTS: usize = 24;
 
 /// The [`Plan::hints`] of a query: its CJK bigrams outside the present terms and outside
 /// question words, weighted by their rarity in bodies.
-fn hints(searcher: &Searcher, f: &Fields, q: &UserQuery, stats: &[TermStat]) -> Vec<(String, f32)> {
+fn hints(
+    searcher: &Searcher,
+    f: &Fields,
+    analysis: &Analysis,
+    stats: &[TermStat],
+) -> Vec<(String, f32)> {
     let n = searcher.num_docs().max(1) as f32;
-    let mut out: Vec<(String, f32)> = Vec::new();
-    for piece in &q.text {
-        for b in bigrams(piece) {
-            let text = b.text;
-            let cjk = text.chars().count() == 2 && text.chars().all(crate::text::is_cjk);
-            let held = stats
-                .iter()
-                .any(|s| !s.missing && s.term.folded.contains(text));
-            let asking = asks(text) || text.chars().any(is_grammar_or_question_char);
-            if !cjk || held || asking || out.iter().any(|(t, _)| t == text) {
-                continue;
-            }
-            if out.len() >= MAX_HINTS {
-                return out;
-            }
+    let held = |text: &str| {
+        stats
+            .iter()
+            .any(|s| !s.missing && s.term.folded.contains(text))
+    };
+    analysis
+        .bigrams
+        .iter()
+        .filter(|b| !held(b))
+        .take(MAX_HINTS)
+        .filter_map(|b| {
             let df = searcher
-                .doc_freq(&Term::from_field_text(f.body_b, text))
+                .doc_freq(&Term::from_field_text(f.body_b, b))
                 .unwrap_or(0);
-            if df > 0 {
+            (df > 0).then(|| {
                 let df = df as f32;
-                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-                out.push((text.to_owned(), idf));
-            }
-        }
-    }
-    out
+                (b.clone(), (1.0 + (n - df + 0.5) / (df + 0.5)).ln())
+            })
+        })
+        .collect()
 }
 
 /// A query term with what the index knows about it.

@@ -4,7 +4,7 @@
 use tantivy::schema::Field;
 use tantivy::{Searcher, TantivyDocument};
 
-use super::analyze::{self, TermKind, is_function_word};
+use super::analyze::{self, Analysis, TermKind};
 use super::excerpt::{self, Excerpt, Needle};
 use super::execute::Ranked;
 use super::plan::{self, Plan, TermStat};
@@ -17,12 +17,12 @@ use crate::index::{Fields, Stored};
 pub fn hits(
     searcher: &Searcher,
     f: &Fields,
-    query: &UserQuery,
+    analysis: &Analysis,
     plan: &Plan,
     page: Ranked,
     excerpt_chars: usize,
 ) -> Result<Vec<Hit>, SearchError> {
-    let mut needles = needles_of(&plan.stats, query);
+    let mut needles = needles_of(&plan.stats, &analysis.lone_chars);
     needles.extend(plan.hints.iter().map(|(text, weight)| Needle {
         text: text.clone(),
         weight: *weight * HINT_FACTOR,
@@ -77,35 +77,25 @@ const HINT_FACTOR: f32 = 0.5;
 /// word, never a function word), weighted by rarity; phrases count double.
 pub fn needles(searcher: &Searcher, f: &Fields, q: &UserQuery) -> Vec<Needle> {
     let analysis = analyze::analyze(q.clone());
-    needles_of(&plan::term_stats(searcher, f, analysis.terms), q)
+    needles_of(
+        &plan::term_stats(searcher, f, analysis.terms),
+        &analysis.lone_chars,
+    )
 }
 
-fn needles_of(stats: &[TermStat], q: &UserQuery) -> Vec<Needle> {
-    let mut out: Vec<Needle> = stats
-        .iter()
-        .filter(|s| !s.missing)
-        .map(|s| Needle {
-            text: s.term.folded.clone(),
-            weight: match s.term.kind {
-                TermKind::Phrase => s.weight * 2.0,
-                _ => s.weight,
-            },
-            highlight: true,
-        })
-        .collect();
-    // A single character typed on its own is what the user asked for: highlight it.
-    for piece in &q.text {
-        let mut chars = piece.chars();
-        if let (Some(c), None) = (chars.next(), chars.next())
-            && crate::text::is_cjk(c)
-            && !is_function_word(piece)
-        {
-            out.push(Needle {
-                text: piece.clone(),
-                weight: 1.0,
-                highlight: true,
-            });
-        }
-    }
-    out
+fn needles_of(stats: &[TermStat], lone_chars: &[String]) -> Vec<Needle> {
+    let terms = stats.iter().filter(|s| !s.missing).map(|s| Needle {
+        text: s.term.folded.clone(),
+        weight: match s.term.kind {
+            TermKind::Phrase => s.weight * 2.0,
+            _ => s.weight,
+        },
+        highlight: true,
+    });
+    let typed = lone_chars.iter().map(|c| Needle {
+        text: c.clone(),
+        weight: 1.0,
+        highlight: true,
+    });
+    terms.chain(typed).collect()
 }
