@@ -298,7 +298,8 @@ fn digests_to(fake: &FakeApi, chat: i64) -> usize {
 }
 
 /// SIGTERM in the middle of a 300-chat digest fan-out and a 20-chat flood: the process exits
-/// within 10 s; after a restart every chat has had its digest exactly once.
+/// within 10 s; after a restart every chat has had its digest exactly once and every
+/// flooding chat an answer.
 async fn a_stop_during_a_fan_out_loses_and_doubles_nothing(webhook: bool) {
     const CHATS: i64 = 300;
     let fake = FakeApi::start().await;
@@ -374,6 +375,22 @@ async fn a_stop_during_a_fan_out_loses_and_doubles_nothing(webhook: bool) {
         assert!(
             started.elapsed() < Duration::from_secs(90),
             "digests missing after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Every flooding chat is answered (its excess is dropped by design, with one notice).
+    let started = Instant::now();
+    let unanswered = || -> Vec<i64> {
+        (0..20)
+            .map(|c| 40_000 + c)
+            .filter(|&c| fake.sent_texts(c).is_empty())
+            .collect()
+    };
+    while !unanswered().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "flooding chats never answered: {:?}",
+            unanswered()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -823,7 +823,29 @@ async fn post_update(
     if let Some(s) = secret {
         headers.push(("X-Telegram-Bot-Api-Secret-Token", s));
     }
-    let (status, _) = super::http::request(addr, "POST", path, &headers, body.as_bytes()).await;
+    // Telegram keeps an update it could not deliver and tries again: a bot that is down (a
+    // stop, then a restart) gets it when it is back. When the webhook is deleted meanwhile,
+    // the update goes back to getUpdates; after two minutes it is dropped.
+    let started = Instant::now();
+    let status = loop {
+        match super::http::try_request(addr, "POST", path, &headers, body.as_bytes()).await {
+            Ok((status, _)) => break status,
+            Err(_) if started.elapsed() > Duration::from_secs(120) => return,
+            Err(_) => {
+                {
+                    let mut st = inner.lock();
+                    if st.webhook.is_none() {
+                        // Deleted: the update waits for getUpdates again.
+                        st.updates.push_back(update);
+                        drop(st);
+                        inner.updates_pushed.notify_waiters();
+                        return;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    };
     inner.record(
         "webhook",
         json!({ "offset": id + 1, "update": update }),

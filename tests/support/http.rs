@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Sends one request; returns (status, body). Panics after 10 s.
+/// Sends one request; returns (status, body). Panics when the connection is refused or no
+/// answer comes within 10 s.
 pub async fn request(
     addr: SocketAddr,
     method: &str,
@@ -14,8 +15,25 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, String) {
+    match try_request(addr, method, path, headers, body).await {
+        Ok(answer) => answer,
+        Err(e) => panic!("{method} {path} to {addr}: {e}"),
+    }
+}
+
+/// Sends one request; returns (status, body), or why none came: the connection refused (the
+/// server is down, e.g. between a stop and a restart) or no answer within 10 s.
+pub async fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, String), String> {
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
             body.len()
@@ -24,7 +42,10 @@ pub async fn request(
             head.push_str(&format!("{k}: {v}\r\n"));
         }
         head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await.expect("write");
+        stream
+            .write_all(head.as_bytes())
+            .await
+            .map_err(|e| format!("write: {e}"))?;
         // The server may answer (413) before reading the whole body and close.
         let _ = stream.write_all(body).await;
         let mut out = Vec::new();
@@ -39,11 +60,11 @@ pub async fn request(
             .split_once("\r\n\r\n")
             .map(|(_, b)| b.to_owned())
             .unwrap_or_default();
-        (status, body)
+        Ok((status, body))
     };
     tokio::time::timeout(Duration::from_secs(10), exchange)
         .await
-        .expect("an HTTP answer within 10 s")
+        .unwrap_or_else(|_| Err("no HTTP answer within 10 s".to_owned()))
 }
 
 /// A free local port (bound and released).
