@@ -39,17 +39,15 @@ fn hit(title: String, source: String, url: String, body: String, query_text: &st
     let folded = jianbao::text::fold(query_text);
     let mut needles: Vec<Needle> = jianbao::text::words(&folded)
         .into_iter()
-        .map(|w| Needle {
-            text: w.to_owned(),
-            weight: 1.0,
-            highlight: true,
-        })
+        .map(|w| Needle::text(w, 1.0))
         .collect();
-    needles.extend(jianbao::text::bigrams(&folded).into_iter().map(|b| Needle {
-        text: b.text.to_owned(),
-        weight: 0.5,
-        highlight: false,
-    }));
+    needles.extend(
+        jianbao::text::bigrams(&folded)
+            .into_iter()
+            .map(|b| Needle::hint(b.text, 0.5)),
+    );
+    // Questions that ask how much or when also look for numbers.
+    needles.push(Needle::number(0.5));
     let excerpt = if body.is_empty() {
         jianbao::search::Excerpt::unhighlighted(TextState::Deleted.marker())
     } else {
@@ -154,7 +152,7 @@ proptest! {
 
     #[test]
     fn excerpts_never_panic_and_stay_short(body in hostile_text(200), needle in "\\PC{0,6}", n in 1usize..300) {
-        let e = excerpt(&body, &[Needle { text: jianbao::text::fold(&needle), weight: 1.0, highlight: true }], n);
+        let e = excerpt(&body, &[Needle::text(jianbao::text::fold(&needle), 1.0), Needle::number(0.5)], n);
         prop_assert!(e.text.chars().count() <= n.max(10));
         check_telegram_html(&e.html()).map_err(|err| TestCaseError::fail(format!("{err}: {}", e.html())))?;
     }

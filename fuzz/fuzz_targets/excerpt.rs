@@ -22,10 +22,15 @@ fuzz_target!(|input: Input| {
         .needles
         .iter()
         .take(8)
-        .map(|(text, folded, weight)| Needle {
-            text: if *folded { fold(text) } else { text.clone() },
-            weight: f32::from(*weight) / 16.0,
-            highlight: *weight % 2 == 0,
+        .map(|(text, folded, weight)| {
+            let text = if *folded { fold(text) } else { text.clone() };
+            let w = f32::from(*weight) / 16.0;
+            // By the weight's byte: a sixth of the needles numbers, half hints.
+            match *weight % 6 {
+                0 => Needle::number(w),
+                1 | 3 | 5 => Needle::hint(text, w),
+                _ => Needle::text(text, w),
+            }
         })
         .collect();
     let max = usize::from(input.max);

@@ -20,11 +20,7 @@ pub const CHROME_MARKERS: &[&str] = &["预览时标签不可点", "微信扫一�
 pub fn needles_for(query: &str) -> Vec<Needle> {
     words(&fold(query))
         .into_iter()
-        .map(|w| Needle {
-            text: w.to_owned(),
-            weight: 1.0,
-            highlight: true,
-        })
+        .map(|w| Needle::text(w, 1.0))
         .collect()
 }
 

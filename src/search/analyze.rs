@@ -153,6 +153,9 @@ pub struct Analysis {
     /// Single CJK characters typed on their own, not function words: what the user asked for,
     /// highlighted although a lone character is never a term.
     pub lone_chars: Vec<String>,
+    /// A question that asks how much, how many, how long or when (`有多长？`, `何时投入服务？`):
+    /// its answer is a number, which the excerpt looks for near the question's words.
+    pub wants_number: bool,
 }
 
 /// Analyses a parsed query.
@@ -162,6 +165,7 @@ pub fn analyze(query: UserQuery) -> Analysis {
         length: query_length(&query),
         bigrams: plain_bigrams(&query),
         lone_chars: lone_chars(&query),
+        wants_number: wants_number(&query),
         query,
     }
 }
@@ -180,6 +184,50 @@ fn plain_bigrams(q: &UserQuery) -> Vec<String> {
         }
     }
     out
+}
+
+/// What a question asks when it asks for a number: an amount, a size, a duration, a date.
+const NUMBER_QUESTIONS: &[&str] = &[
+    "多少",
+    "几",
+    "多大",
+    "多高",
+    "多长",
+    "多重",
+    "多远",
+    "多深",
+    "多宽",
+    "多厚",
+    "多久",
+    "何时",
+    "何年",
+    "哪年",
+    "哪一年",
+    "哪天",
+    "哪一天",
+    "什么时候",
+    "什么时间",
+    "时间",
+    "日期",
+    "年份",
+];
+
+/// Words with `几` that do not ask for a number: `几乎`, `几何`, `茶几`, and `哪几`, which asks
+/// which ones (`精通哪几门语言`).
+const NOT_ASKING_JI: &[&str] = &["几乎", "几何", "茶几", "几率", "哪几"];
+
+/// The [`Analysis::wants_number`] of a query.
+fn wants_number(q: &UserQuery) -> bool {
+    if !is_question(q) {
+        return false;
+    }
+    q.text.iter().any(|piece| {
+        let mut text = piece.clone();
+        for w in NOT_ASKING_JI {
+            text = text.replace(w, "");
+        }
+        NUMBER_QUESTIONS.iter().any(|w| text.contains(w))
+    })
 }
 
 /// The [`Analysis::lone_chars`] of a query.
@@ -680,5 +728,26 @@ mod tests {
     fn a_short_name_typed_alone_is_one_term() {
         assert_eq!(folded("朱守谦 发展"), vec!["朱守谦", "发展"]);
         assert_eq!(terms(&parse("朱守謙"))[0].written, "朱守謙");
+    }
+
+    #[test]
+    fn questions_for_an_amount_or_a_time_want_a_number() {
+        for q in [
+            "尤金袋鼠的体重大约是多少？",
+            "内台航路有几种？",
+            "东关街有多长？",
+            "211系是何时投入服务的？",
+            "《鳄鱼泪》第一次播出是什么时候？",
+        ] {
+            assert!(analyze(parse(q)).wants_number, "{q}");
+        }
+        for q in [
+            "夏尔精通哪几门语言？",
+            "几乎所有人都知道吗",
+            "黄鳍紫鱼的身体是什么颜色的？",
+            "时间 管理",
+        ] {
+            assert!(!analyze(parse(q)).wants_number, "{q}");
+        }
     }
 }

@@ -22,10 +22,52 @@ const MAX_OCCURRENCES: usize = 64;
 /// A word to look for and how much finding it is worth (rarer words are worth more).
 #[derive(Debug, Clone)]
 pub struct Needle {
+    /// The folded text to find (of a [`Finds::Text`] needle).
     pub text: String,
     pub weight: f32,
     /// Marked in the excerpt. A hint (`false`) only helps choose the passage.
     pub highlight: bool,
+    pub finds: Finds,
+}
+
+/// What a needle finds in the body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Finds {
+    /// Its text.
+    #[default]
+    Text,
+    /// Any number (`8公斤`, `1985年`, `二十年`): the answer to a question that asks how much,
+    /// how long or when. It only counts in a sentence that also has a text needle (the
+    /// question's subject), and is never highlighted.
+    Number,
+}
+
+impl Needle {
+    /// A highlighted text needle.
+    pub fn text(text: impl Into<String>, weight: f32) -> Needle {
+        Needle {
+            text: text.into(),
+            weight,
+            highlight: true,
+            finds: Finds::Text,
+        }
+    }
+
+    /// A text needle that helps choose the passage but is not highlighted.
+    pub fn hint(text: impl Into<String>, weight: f32) -> Needle {
+        Needle {
+            highlight: false,
+            ..Needle::text(text, weight)
+        }
+    }
+
+    /// The [`Finds::Number`] needle.
+    pub fn number(weight: f32) -> Needle {
+        Needle {
+            finds: Finds::Number,
+            ..Needle::hint(String::new(), weight)
+        }
+    }
 }
 
 /// A piece of body text with highlighted character ranges.
@@ -177,18 +219,29 @@ fn excerpt_of(body: &str, title: &str, needles: &[Needle], max_chars: usize) -> 
 
     let mut matches: Vec<(Range<usize>, usize)> = Vec::new();
     for (n, needle) in needles.iter().enumerate() {
-        if needle.text.is_empty() || needle.weight <= 0.0 {
+        if needle.weight <= 0.0 {
             continue;
         }
-        for (b, m) in folded
-            .match_indices(needle.text.as_str())
-            .filter(|(b, m)| latin_bounded(&folded, *b, b + m.len()))
-            .take(MAX_OCCURRENCES)
-        {
-            matches.push((byte_to_char(b)..byte_to_char(b + m.len()), n));
+        match needle.finds {
+            Finds::Text if !needle.text.is_empty() => {
+                for (b, m) in folded
+                    .match_indices(needle.text.as_str())
+                    .filter(|(b, m)| latin_bounded(&folded, *b, b + m.len()))
+                    .take(MAX_OCCURRENCES)
+                {
+                    matches.push((byte_to_char(b)..byte_to_char(b + m.len()), n));
+                }
+            }
+            Finds::Text => {}
+            Finds::Number => {
+                matches.extend(numbers(&display).take(MAX_NUMBERS).map(|r| (r, n)));
+            }
         }
     }
-    if matches.is_empty() {
+    if !matches
+        .iter()
+        .any(|(_, n)| needles[*n].finds == Finds::Text)
+    {
         return window(&display, 0, max_chars, Vec::new());
     }
     matches.sort_by_key(|(r, _)| (r.start, r.end));
@@ -199,7 +252,7 @@ fn excerpt_of(body: &str, title: &str, needles: &[Needle], max_chars: usize) -> 
     let choosing: Vec<Needle> = needles
         .iter()
         .map(|n| Needle {
-            weight: if title.contains(n.text.as_str()) {
+            weight: if n.finds == Finds::Text && title.contains(n.text.as_str()) {
                 0.0
             } else {
                 n.weight
@@ -281,6 +334,44 @@ fn second_fragment(
     } else {
         None
     }
+}
+
+/// At most this many numbers of a body are considered.
+const MAX_NUMBERS: usize = 256;
+
+/// Character ranges of the numbers of a text: runs of digits (`8`, `1985`, `２０`), and runs
+/// of two or more Chinese numerals (`二十`, `十二`, `三千`), or one before a unit of time,
+/// age or count (`三年`, `五岁`, `两种`). `一` alone (`一种`, `一个`) is not a number here.
+fn numbers(chars: &[char]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    let numeral = |c: char| "〇零一二两三四五六七八九十百千万亿".contains(c);
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < chars.len() {
+            let start = i;
+            if digit(chars[i]) {
+                while i < chars.len() && digit(chars[i]) {
+                    i += 1;
+                }
+                return Some(start..i);
+            }
+            if numeral(chars[i]) {
+                while i < chars.len() && numeral(chars[i]) {
+                    i += 1;
+                }
+                let unit = chars
+                    .get(i)
+                    .is_some_and(|c| "年月日天岁次倍届名位种类个条项".contains(*c));
+                let lone_one = i - start == 1 && chars[start] == '一';
+                if (i - start >= 2 || unit) && !lone_one {
+                    return Some(start..i);
+                }
+                continue;
+            }
+            i += 1;
+        }
+        None
+    })
 }
 
 /// Where a sentence ends (the character is its last).
@@ -377,7 +468,8 @@ fn best_sentence(
         .map(|(n, &k)| n.weight * (1.0 + total / k.max(1) as f32).ln())
         .collect();
     let first_match = matches
-        .first()
+        .iter()
+        .find(|m| needles[m.1].finds == Finds::Text)
         .map_or(0, |m| sentences.partition_point(|s| s.end <= m.0.start));
     let mut best = (0.0f32, first_match);
     let mut seen = vec![false; needles.len()];
@@ -387,7 +479,7 @@ fn best_sentence(
         while m < matches.len() && matches[m].0.start < sentence.start {
             m += 1;
         }
-        let mut score = 0.0;
+        let (mut score, mut number, mut anchored) = (0.0, 0.0f32, false);
         for (r, n) in matches[m..]
             .iter()
             .take_while(|(r, _)| r.start < sentence.end)
@@ -395,8 +487,16 @@ fn best_sentence(
             if r.end > sentence.end {
                 continue;
             }
+            if needles[*n].finds == Finds::Number {
+                number = number.max(worth[*n]);
+                continue;
+            }
+            anchored = true;
             score += if seen[*n] { 0.1 } else { 1.0 } * worth[*n];
             seen[*n] = true;
+        }
+        if anchored {
+            score += number;
         }
         if score > best.0 {
             best = (score, i);
@@ -549,23 +649,12 @@ mod tests {
     use super::*;
 
     fn needles(words: &[&str]) -> Vec<Needle> {
-        words
-            .iter()
-            .map(|w| Needle {
-                text: fold(w),
-                weight: 1.0,
-                highlight: true,
-            })
-            .collect()
+        words.iter().map(|w| Needle::text(fold(w), 1.0)).collect()
     }
 
     #[test]
     fn only_the_start_of_a_huge_body_is_scanned() {
-        let needles = [Needle {
-            text: "目标".into(),
-            weight: 1.0,
-            highlight: true,
-        }];
+        let needles = [Needle::text("目标", 1.0)];
         let near = format!(
             "{}目标{}",
             "甲".repeat(100),
@@ -658,11 +747,7 @@ mod tests {
     fn hints_choose_but_are_not_highlighted() {
         let body = "甲乙丙丁。首届比赛于一九九零年举行。戊己庚辛。";
         let mut n = needles(&["比赛"]);
-        n.push(Needle {
-            text: "举行".into(),
-            weight: 1.0,
-            highlight: false,
-        });
+        n.push(Needle::hint("举行", 1.0));
         let e = excerpt(body, &n, 30);
         assert_eq!(e.html(), "…首届<b>比赛</b>于一九九零年举行。戊己庚辛。");
     }
@@ -705,5 +790,33 @@ mod tests {
         assert_eq!(e.text.chars().count(), 5);
         assert!(e.highlights.iter().all(|r| r.end <= 5));
         assert!(e.html().ends_with('…'));
+    }
+
+    #[test]
+    fn numbers_are_digits_and_chinese_numerals_with_a_unit() {
+        let chars: Vec<char> = "约8公斤，二十年，两种，一种，三千，第一次，１９８５年"
+            .chars()
+            .collect();
+        let found: Vec<String> = numbers(&chars).map(|r| chars[r].iter().collect()).collect();
+        assert_eq!(found, ["8", "二十", "两", "三千", "１９８５"]);
+    }
+
+    #[test]
+    fn a_number_chooses_among_sentences_with_the_subject_only() {
+        let body = "袋鼠分布在澳洲南部岛屿。一些数字123出现在这里。袋鼠很细小，约只有8公斤重。";
+        let mut n = needles(&["袋鼠"]);
+        // Without the number needle, the first sentence with the subject.
+        assert!(excerpt(body, &n, 14).text.starts_with("袋鼠分布"));
+        n.push(Needle::number(1.0));
+        let e = excerpt(body, &n, 14);
+        assert!(e.text.starts_with("袋鼠很细小"), "{e:?}");
+        // The number is not highlighted.
+        assert_eq!(e.html(), "…<b>袋鼠</b>很细小，约只有8公斤重。");
+        // A number alone (no subject) chooses nothing.
+        let e = excerpt("甲乙丙丁戊己庚辛壬癸。12。", &[Needle::number(1.0)], 10);
+        assert_eq!(
+            (e.text.as_str(), e.cut_start),
+            ("甲乙丙丁戊己庚辛壬癸", false)
+        );
     }
 }
