@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{App, Incoming, Reply, help_text, start_text};
+use super::texts::{help_text, start_text};
+use super::{App, Incoming, Reply};
 
 /// What a command does with the message, its argument text and the time.
 pub type Handler = fn(&App, &Incoming, &str, DateTime<Utc>) -> Vec<Reply>;
