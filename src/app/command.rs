@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::texts::{help_text, start_text};
 use super::{App, Incoming, Reply};
 
 /// What a command does with the message, its argument text and the time.
@@ -162,11 +161,11 @@ pub static COMMANDS: &[Spec] = &[
     },
     Spec {
         menu: Some("帮助与搜索语法"),
-        ..spec("help", |_, _, _, _| vec![Reply::text(help_text())])
+        ..spec("help", |app, _, _, _| vec![app.help_reply()])
     },
     Spec {
         menu: Some("开始"),
-        ..spec("start", |_, _, _, _| vec![Reply::text(start_text())])
+        ..spec("start", |app, _, _, _| vec![app.start_reply()])
     },
     Spec {
         access: Access::BotAdmins,

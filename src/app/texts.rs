@@ -2,7 +2,7 @@
 //! quoting the user's input back at a bounded length, and splitting replies longer than
 //! Telegram allows.
 
-use super::{Reply, command};
+use super::{App, Reply, command};
 use crate::render::{self, escape_html};
 
 /// At most `max` characters of what the user typed, for quoting it back: a reply that echoes
@@ -44,7 +44,19 @@ pub fn usage_hint() -> String {
         .to_owned()
 }
 
-pub(super) fn start_text() -> String {
+impl App {
+    /// `/start`.
+    pub(super) fn start_reply(&self) -> Reply {
+        Reply::text(start_text())
+    }
+
+    /// `/help`: the commands (from the command table) and the search syntax.
+    pub(super) fn help_reply(&self) -> Reply {
+        Reply::text(help_text())
+    }
+}
+
+fn start_text() -> String {
     "👋 我是<b>简报</b>：搜索收集的中文文章，并每天推送新文章简报。\n\n\
      直接发给我要找的词就能搜索，例如：<code>人工智能 治理</code>\n\
      订阅每日简报：/subscribe 08:00\n\
@@ -52,7 +64,7 @@ pub(super) fn start_text() -> String {
         .to_owned()
 }
 
-pub(super) fn help_text() -> String {
+fn help_text() -> String {
     format!(
         "<b>命令</b>\n{}\n{}",
         escape_html(&command::help_lines()),
