@@ -22,20 +22,17 @@ const MAX_OCCURRENCES: usize = 64;
 /// A word to look for and how much finding it is worth (rarer words are worth more).
 #[derive(Debug, Clone)]
 pub struct Needle {
-    /// The folded text to find (of a [`Finds::Text`] needle).
-    pub text: String,
+    pub finds: Finds,
     pub weight: f32,
     /// Marked in the excerpt. A hint (`false`) only helps choose the passage.
     pub highlight: bool,
-    pub finds: Finds,
 }
 
 /// What a needle finds in the body.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finds {
-    /// Its text.
-    #[default]
-    Text,
+    /// This folded text.
+    Text(String),
     /// Any number (`8公斤`, `1985年`, `二十年`): the answer to a question that asks how much,
     /// how long or when. It only counts in a sentence that also has a text needle (the
     /// question's subject), and is never highlighted.
@@ -46,10 +43,9 @@ impl Needle {
     /// A highlighted text needle.
     pub fn text(text: impl Into<String>, weight: f32) -> Needle {
         Needle {
-            text: text.into(),
+            finds: Finds::Text(text.into()),
             weight,
             highlight: true,
-            finds: Finds::Text,
         }
     }
 
@@ -65,7 +61,8 @@ impl Needle {
     pub fn number(weight: f32) -> Needle {
         Needle {
             finds: Finds::Number,
-            ..Needle::hint(String::new(), weight)
+            weight,
+            highlight: false,
         }
     }
 }
@@ -222,17 +219,17 @@ fn excerpt_of(body: &str, title: &str, needles: &[Needle], max_chars: usize) -> 
         if needle.weight <= 0.0 {
             continue;
         }
-        match needle.finds {
-            Finds::Text if !needle.text.is_empty() => {
+        match &needle.finds {
+            Finds::Text(text) if !text.is_empty() => {
                 for (b, m) in folded
-                    .match_indices(needle.text.as_str())
+                    .match_indices(text.as_str())
                     .filter(|(b, m)| latin_bounded(&folded, *b, b + m.len()))
                     .take(MAX_OCCURRENCES)
                 {
                     matches.push((byte_to_char(b)..byte_to_char(b + m.len()), n));
                 }
             }
-            Finds::Text => {}
+            Finds::Text(_) => {}
             Finds::Number => {
                 matches.extend(numbers(&display).take(MAX_NUMBERS).map(|r| (r, n)));
             }
@@ -240,7 +237,7 @@ fn excerpt_of(body: &str, title: &str, needles: &[Needle], max_chars: usize) -> 
     }
     if !matches
         .iter()
-        .any(|(_, n)| needles[*n].finds == Finds::Text)
+        .any(|(_, n)| needles[*n].finds != Finds::Number)
     {
         return window(&display, 0, max_chars, Vec::new());
     }
@@ -252,7 +249,7 @@ fn excerpt_of(body: &str, title: &str, needles: &[Needle], max_chars: usize) -> 
     let choosing: Vec<Needle> = needles
         .iter()
         .map(|n| Needle {
-            weight: if n.finds == Finds::Text && title.contains(n.text.as_str()) {
+            weight: if matches!(&n.finds, Finds::Text(t) if title.contains(t.as_str())) {
                 0.0
             } else {
                 n.weight
@@ -261,7 +258,9 @@ fn excerpt_of(body: &str, title: &str, needles: &[Needle], max_chars: usize) -> 
         })
         .collect();
     let best = best_sentence(&sentences, &matches, &choosing);
-    let lead = lead_sentence(&display, &sentences, best, max_chars);
+    let best_folded =
+        &folded[folded_bytes[sentences[best].start]..folded_bytes[sentences[best].end]];
+    let lead = lead_sentence(&display, &sentences, best, best_folded, max_chars);
     let shown = sentences[lead].start..sentences[best].end;
     let start = start_in(&display, shown, &matches, needles, max_chars);
     let second = second_fragment(
@@ -423,23 +422,19 @@ const CONTINUATIONS: &[&str] = &[
 const SHORT_SENTENCE_CHARS: usize = 12;
 
 /// The sentence the excerpt starts at: the chosen one, or the one before when the chosen one
-/// continues it or is short, and both fit.
+/// continues it or is short, and both fit. `best_folded` is the chosen sentence folded, so
+/// `後來` and `這` open a continuation as `后来` and `这` do.
 fn lead_sentence(
     display: &[char],
     sentences: &[Range<usize>],
     best: usize,
+    best_folded: &str,
     max_chars: usize,
 ) -> usize {
     let Some(prev) = best.checked_sub(1).map(|p| &sentences[p]) else {
         return best;
     };
-    let opening: String = display[sentences[best].clone()]
-        .iter()
-        .skip_while(|c| c.is_whitespace())
-        .take(2)
-        .collect();
-    // Folded: `後來` and `這` open a continuation as `后来` and `这` do.
-    let opening = fold(&opening);
+    let opening = best_folded.trim_start();
     let continues = CONTINUATIONS.iter().any(|w| opening.starts_with(w))
         || sentences[best].len() < SHORT_SENTENCE_CHARS;
     // Lines show as spaces: a sentence ending in one ended its line.
@@ -480,7 +475,7 @@ fn best_sentence(
         .collect();
     let first_match = matches
         .iter()
-        .find(|m| needles[m.1].finds == Finds::Text)
+        .find(|m| needles[m.1].finds != Finds::Number)
         .map_or(0, |m| sentences.partition_point(|s| s.end <= m.0.start));
     let mut best = (0.0f32, first_match);
     let mut seen = vec![false; needles.len()];
