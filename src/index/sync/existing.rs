@@ -46,28 +46,22 @@ pub(super) fn read_existing(index: &SearchIndex) -> tantivy::Result<HashMap<Stri
         let key_terms = all_terms(&keys)?;
         let url_terms = all_terms(&urls)?;
         let content_terms = all_terms(&contents)?;
-        for doc in segment.doc_ids_alive() {
-            let Some(key) = keys
+        // A document's term of a string column (each has at most one).
+        let term_of = |column: &tantivy::columnar::StrColumn, terms: &[String], doc| {
+            column
                 .term_ords(doc)
                 .next()
-                .and_then(|o| key_terms.get(o as usize))
-            else {
+                .and_then(|o| terms.get(o as usize))
+                .cloned()
+        };
+        for doc in segment.doc_ids_alive() {
+            let Some(key) = term_of(&keys, &key_terms, doc) else {
                 continue;
             };
-            let url_key = urls
-                .term_ords(doc)
-                .next()
-                .and_then(|o| url_terms.get(o as usize))
-                .cloned()
-                .unwrap_or_default();
-            let content_key = contents
-                .term_ords(doc)
-                .next()
-                .and_then(|o| content_terms.get(o as usize))
-                .cloned()
-                .unwrap_or_default();
+            let url_key = term_of(&urls, &url_terms, doc).unwrap_or_default();
+            let content_key = term_of(&contents, &content_terms, doc).unwrap_or_default();
             out.insert(
-                key.clone(),
+                key,
                 Indexed {
                     mtime: mtime.first(doc).unwrap_or(0),
                     size: size.first(doc).unwrap_or(0),
