@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use support::http::{free_port, request};
+use support::http::{free_port, request, try_request};
 use support::{FakeApi, cli, text_message, valid_html};
 use teloxide::prelude::Requester;
 
@@ -69,6 +69,17 @@ async fn serve_webhook(fake: &FakeApi, seeds: &Path, data: &Path) -> Served {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "no setWebhook within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The metrics listener starts on its own task: setWebhook may come before it is bound.
+    while try_request(metrics, "GET", "/healthz", &[], b"")
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no /healthz listener within 60 s"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
